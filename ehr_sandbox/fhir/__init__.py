@@ -1,0 +1,1 @@
+"""The sandbox FHIR R4 server: storage, search, Bundles, CapabilityStatement."""
