@@ -24,6 +24,8 @@ class SandboxSettings:
     refresh_token_lifetime_s: int = 30 * 24 * 3600
     # Added to every FHIR and token request, to simulate a real EHR's network.
     latency_ms: int = 0
+    # The app the chart page and the portal launch (SMART launch URL, without parameters).
+    app_launch_url: str = "http://127.0.0.1:8080/launch"
     # Signs sessions of the sandbox's own pages (login, consent); not a production secret.
     secret_key: str = "sandbox-only-not-a-secret"
     # The practitioner signed in to the EHR when the chart page launches an app.
