@@ -27,7 +27,7 @@ class SandboxSettings:
     # The app the chart page and the portal launch (SMART launch URL, without parameters).
     app_launch_url: str = "http://127.0.0.1:8080/launch"
     # Signs sessions of the sandbox's own pages (login, consent); not a production secret.
-    secret_key: str = "sandbox-only-not-a-secret"
+    secret_key: str = "sandbox-only-not-a-secret"  # noqa: S105
     # The practitioner signed in to the EHR when the chart page launches an app.
     default_practitioner: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -15,10 +15,6 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-class PostgresUnavailable(RuntimeError):
-    """The test PostgreSQL cannot be reached."""
-
-
 def postgres_error() -> str | None:
     """None when the test PostgreSQL answers, else why not."""
     try:

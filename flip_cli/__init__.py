@@ -1,0 +1,80 @@
+"""The `flip` command: serve the app, run the sandbox EHR, run the demo, migrate."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from cryptography.fernet import Fernet
+
+from flip_cli.sandbox import sandbox
+from smart_app.config import ConfigurationError, Settings, load_settings
+
+
+@click.group()
+def main() -> None:
+    """Flip: the visit agenda flipped, patient and family first."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.option("--dev", is_flag=True, help="Werkzeug's threaded dev server instead of gunicorn.")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve Flip (gunicorn in production)."""
+    _check_settings()
+    if dev:
+        from werkzeug.serving import run_simple
+
+        from smart_app import create_app
+
+        run_simple(host, port, create_app(), threaded=True)
+        return
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    bind = f"{host}:{port}"
+    app = "smart_app:create_app()"
+    os.execv(gunicorn, [gunicorn, "--bind", bind, "--workers", str(workers), app])  # noqa: S606
+
+
+@main.group()
+def db() -> None:
+    """Flip's database."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to FLIP_DATABASE_URL."""
+    from smart_app.migrate import upgrade
+
+    settings = _check_settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new key for FLIP_TOKEN_ENCRYPTION_KEY."""
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command()
+@click.option("--sandbox-port", default=9090, show_default=True)
+@click.option("--app-port", default=8080, show_default=True)
+def demo(sandbox_port: int, app_port: int) -> None:
+    """Start the sandbox EHR and Flip, seed demo patients, print the URL to open."""
+    from flip_cli.demo import run_demo
+
+    run_demo(sandbox_port=sandbox_port, app_port=app_port)
+
+
+main.add_command(sandbox)
+
+
+def _check_settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc

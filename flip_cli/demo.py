@@ -1,0 +1,117 @@
+"""`flip demo`: the sandbox EHR and Flip side by side, seeded, on two origins.
+
+The sandbox answers at http://localhost:9090 and Flip at http://127.0.0.1:8080: two
+origins on purpose, so Flip runs cross-site in the chart's frame as in a real EHR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+import requests
+
+from ehr_sandbox.demo import build_demo_bundle
+
+INSTANCE = Path("instance")
+DEMO_CLIENT_ID = "flip-demo"
+START_TIMEOUT_S = 30
+
+
+def demo_clients(app_url: str) -> dict[str, object]:
+    """The sandbox's client registrations for the demo: Flip itself."""
+    return {
+        "clients": [
+            {
+                "client_id": DEMO_CLIENT_ID,
+                "client_name": "Flip (demo)",
+                "client_type": "public",
+                "redirect_uris": [f"{app_url}/callback"],
+            }
+        ]
+    }
+
+
+def run_demo(*, sandbox_port: int, app_port: int) -> None:
+    """Start both servers, seed the sandbox, print the URL, wait for Ctrl-C."""
+    sandbox_url = f"http://localhost:{sandbox_port}"
+    app_url = f"http://127.0.0.1:{app_port}"
+    INSTANCE.mkdir(exist_ok=True)
+    clients_file = INSTANCE / "sandbox-clients.json"
+    clients_file.write_text(json.dumps(demo_clients(app_url), indent=2))
+
+    flip = [sys.executable, "-m", "flip_cli"]
+    env = {**os.environ, "FLIP_ENV": os.environ.get("FLIP_ENV", "development")}
+    subprocess.run([*flip, "db", "upgrade"], check=True, env=env)  # noqa: S603
+    processes = [
+        subprocess.Popen(  # noqa: S603
+            [
+                *flip,
+                "sandbox",
+                "serve",
+                "--port",
+                str(sandbox_port),
+                "--public-url",
+                sandbox_url,
+                "--clients-file",
+                str(clients_file),
+                "--app-launch-url",
+                f"{app_url}/launch",
+            ],
+            env=env,
+        ),
+        subprocess.Popen([*flip, "serve", "--dev", "--port", str(app_port)], env=env),  # noqa: S603
+    ]
+    try:
+        _wait_for(f"{sandbox_url}/open/fhir/metadata")
+        _wait_for(f"{app_url}/healthz")
+        _seed(f"{sandbox_url}/open/fhir")
+        click.echo(
+            f"\nFlip demo is running.\n"
+            f"  Open the sandbox EHR:  {sandbox_url}/\n"
+            f"  (pick a patient with an appointment today; Flip opens in the chart's sidebar)\n"
+            f"  Flip itself:           {app_url}/healthz\n"
+            f"  FHIR base:             {sandbox_url}/fhir  (open, loopback: /open/fhir)\n"
+            f"Press Ctrl-C to stop.\n"
+        )
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        raise click.ClickException("A server stopped; see its output above.")
+    except KeyboardInterrupt:
+        click.echo("Stopping.")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"{url} did not answer within {START_TIMEOUT_S} s.")
+
+
+def _seed(open_fhir_base: str) -> None:
+    bundle = build_demo_bundle(date.today())
+    response = requests.post(
+        open_fhir_base,
+        json=bundle,
+        headers={"Content-Type": "application/fhir+json"},
+        timeout=60,
+    )
+    if not response.ok:
+        raise click.ClickException(f"Seeding the demo data failed: {response.text[:500]}")
+    click.echo(f"Seeded {len(bundle['entry'])} demo resources.")

@@ -1,0 +1,104 @@
+"""`flip sandbox ...`: run the sandbox EHR, register clients, print launch URLs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+import requests
+
+DEFAULT_SANDBOX_URL = "http://localhost:9090"
+
+
+@click.group()
+def sandbox() -> None:
+    """The local sandbox EHR (FHIR R4 server, SMART authorization server, chart pages)."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9090, show_default=True)
+@click.option("--public-url", default=None, help="Default: http://localhost:PORT")
+@click.option("--database-url", default=None, help="Default: instance/sandbox.sqlite3")
+@click.option("--clients-file", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--latency-ms", default=0, show_default=True, help="Delay per FHIR/token request.")
+@click.option("--token-lifetime", default=3600, show_default=True, help="Access token seconds.")
+@click.option("--app-launch-url", default=None, help="The app the chart page launches.")
+def serve(
+    host: str,
+    port: int,
+    public_url: str | None,
+    database_url: str | None,
+    clients_file: str | None,
+    latency_ms: int,
+    token_lifetime: int,
+    app_launch_url: str | None,
+) -> None:
+    """Serve the sandbox EHR."""
+    from werkzeug.serving import run_simple
+
+    from ehr_sandbox.app import create_app
+
+    overrides: dict[str, object] = {
+        "public_url": public_url or f"http://localhost:{port}",
+        "latency_ms": latency_ms,
+        "access_token_lifetime_s": token_lifetime,
+    }
+    for key, value in (
+        ("database_url", database_url),
+        ("clients_file", clients_file),
+        ("app_launch_url", app_launch_url),
+    ):
+        if value is not None:
+            overrides[key] = value
+    run_simple(host, port, create_app(overrides), threaded=True)
+
+
+@sandbox.command("launch-url")
+@click.option("--patient", required=True, help="Patient id in the sandbox.")
+@click.option("--encounter", default=None, help="Encounter id (optional).")
+@click.option("--practitioner", default=None, help="Signed-in practitioner id (optional).")
+@click.option("--need-patient-banner/--no-patient-banner", default=False, show_default=True)
+@click.option("--sandbox-url", default=DEFAULT_SANDBOX_URL, show_default=True)
+def launch_url(
+    patient: str,
+    encounter: str | None,
+    practitioner: str | None,
+    need_patient_banner: bool,
+    sandbox_url: str,
+) -> None:
+    """Print an EHR launch URL for the app that completes without a login page."""
+    body = {
+        "patient": patient,
+        "encounter": encounter,
+        "practitioner": practitioner,
+        "need_patient_banner": need_patient_banner,
+    }
+    try:
+        response = requests.post(f"{sandbox_url}/_sandbox/launches", json=body, timeout=10)
+    except requests.ConnectionError as exc:
+        raise click.ClickException(
+            f"The sandbox at {sandbox_url} is not answering; start it with `make demo`."
+        ) from exc
+    if response.status_code != 201:
+        raise click.ClickException(f"The sandbox refused: {_error_text(response)}")
+    click.echo(response.json()["launch_url"])
+
+
+@sandbox.command("demo-bundle")
+@click.option("--date", "day", default=None, help="The demo's 'today' (YYYY-MM-DD).")
+def demo_bundle(day: str | None) -> None:
+    """Print the demo data as a FHIR transaction Bundle (loads into any FHIR server)."""
+    from ehr_sandbox.demo import build_demo_bundle
+
+    today = date.fromisoformat(day) if day else date.today()
+    click.echo(json.dumps(build_demo_bundle(today), indent=2))
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    return str(body.get("error") or body)

@@ -1,0 +1,1 @@
+"""Alembic migrations of Flip's database; `flip db upgrade` applies them."""

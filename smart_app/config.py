@@ -1,0 +1,77 @@
+"""Flip's settings: defaults, then FLIP_ environment variables, then a test mapping.
+
+Production start-up fails, naming the variable, when a secret is missing: a secret never
+has a default there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+# Secrets that must come from the environment in production.
+SECRET_SETTINGS = ("secret_key", "token_encryption_key")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or invalid; the message names the FLIP_ variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Flip needs to start."""
+
+    env: str = "production"  # production | development | testing
+    database_url: str = "sqlite:///instance/flip.sqlite3"
+    # Signs Flask's own cookies; Flip keeps no tokens in them.
+    secret_key: str | None = None
+    # Fernet key that encrypts OAuth tokens at rest.
+    token_encryption_key: str | None = None
+    # Where Flip is reachable (its redirect URI is {public_url}/callback).
+    public_url: str = "http://127.0.0.1:8080"
+    # JSON file of EHR registrations keyed by iss.
+    registrations_file: str | None = None
+
+    @property
+    def is_production(self) -> bool:
+        """True unless explicitly running for development or tests."""
+        return self.env not in ("development", "testing")
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a setting."""
+    return f"FLIP_{setting.upper()}"
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from defaults, FLIP_ environment variables and `overrides`, checked."""
+    from_env = {
+        f.name: os.environ[env_name(f.name)]
+        for f in fields(Settings)
+        if env_name(f.name) in os.environ
+    }
+    settings = replace(Settings(), **{**from_env, **dict(overrides or {})})
+    missing = [name for name in SECRET_SETTINGS if not getattr(settings, name)]
+    if missing and settings.is_production:
+        names = ", ".join(env_name(name) for name in missing)
+        raise ConfigurationError(f"Flip cannot start in production without {names}.")
+    # Outside production a missing secret is generated for this process only: a restart
+    # signs out every launch, which is what a developer expects of a dev server.
+    generated = {
+        "secret_key": settings.secret_key or secrets.token_urlsafe(32),
+        "token_encryption_key": settings.token_encryption_key or Fernet.generate_key().decode(),
+    }
+    settings = replace(settings, **generated)
+    try:
+        Fernet(settings.token_encryption_key or "")
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{env_name('token_encryption_key')} is not a Fernet key "
+            "(32 url-safe base64-encoded bytes; make one with `flip keygen`)."
+        ) from exc
+    return settings

@@ -1,0 +1,22 @@
+"""Liveness and readiness for load balancers and `make demo`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from smart_app.db import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 when the database answers, 503 otherwise."""
+    try:
+        with db.session() as session:
+            session.execute(text("select 1"))
+    except SQLAlchemyError:
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": "ok"}), 200
