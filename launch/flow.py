@@ -1,0 +1,215 @@
+"""The SMART App Launch 2.2 authorization code flow, with authlib's OAuth2Session.
+
+https://hl7.org/fhir/smart-app-launch/app-launch.html. Endpoints are learned from each
+`iss` by discovery, so sessions are built per launch (not `oauth.register`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+
+from launch.client_auth import SmartPrivateKeyJWT
+from launch.context import (
+    LaunchContext,
+    TokenSet,
+    context_from_token_response,
+    tokens_from_response,
+)
+from launch.discovery import DiscoveryCache, SmartConfiguration
+from launch.errors import AuthorizationDenied, StateExpired, StateMismatch, TokenExchangeFailed
+from launch.id_token import IdTokenValidator
+from launch.registrations import Registration, Registrations
+
+# A clinician who leaves the EHR's consent screen open longer than this starts again.
+PENDING_LIFETIME_S = 600
+STANDALONE_SCOPE_EXTRA = "launch/patient"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAuthorization:
+    """What Flip remembers between redirecting to authorize and the callback."""
+
+    iss: str
+    state: str
+    code_verifier: str
+    nonce: str | None
+    scope: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """Where to send the browser, and what to remember until it returns."""
+
+    url: str
+    pending: PendingAuthorization
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedLaunch:
+    """The result of a successful callback."""
+
+    context: LaunchContext
+    tokens: TokenSet
+
+
+class SmartClient:
+    """Starts and completes launches against every registered EHR."""
+
+    def __init__(
+        self,
+        registrations: Registrations,
+        *,
+        redirect_uri: str,
+        http: requests.Session | None = None,
+        discovery: DiscoveryCache | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
+        self.registrations = registrations
+        self.redirect_uri = redirect_uri
+        self._http = http or requests.Session()
+        self.discovery = discovery or DiscoveryCache(self._http)
+        self._id_tokens = IdTokenValidator(self._http)
+        self._timeout_s = timeout_s
+
+    def begin(self, iss: str | None, *, launch: str | None = None) -> AuthorizationRequest:
+        """Build the authorize redirect for an EHR launch (`launch`) or a standalone one."""
+        registration = self.registrations.find(iss)
+        configuration = self.discovery.get(registration.iss)
+        scope = _scope_for(registration, standalone=launch is None)
+        state = secrets.token_urlsafe(32)  # 256 bits, more than SMART's 122-bit minimum
+        code_verifier = generate_token(64)
+        nonce = secrets.token_urlsafe(24) if "openid" in scope.split() else None
+        extra: dict[str, str] = {"aud": registration.iss}
+        if launch is not None:
+            extra["launch"] = launch
+        if nonce is not None:
+            extra["nonce"] = nonce
+        with self._session(registration, configuration, scope=scope) as session:
+            url, _ = session.create_authorization_url(
+                configuration.authorization_endpoint,
+                state=state,
+                code_verifier=code_verifier,
+                **extra,
+            )
+        pending = PendingAuthorization(
+            iss=registration.iss,
+            state=state,
+            code_verifier=code_verifier,
+            nonce=nonce,
+            scope=scope,
+            created_at=time.time(),
+        )
+        return AuthorizationRequest(url=url, pending=pending)
+
+    def complete(
+        self, pending: PendingAuthorization | None, params: Mapping[str, str]
+    ) -> CompletedLaunch:
+        """Check the callback against `pending`, exchange the code, validate the id_token."""
+        if "error" in params:
+            raise AuthorizationDenied(params["error"], params.get("error_description"))
+        if pending is None or not secrets.compare_digest(pending.state, params.get("state", "")):
+            raise StateMismatch("This sign-in does not match a launch started in this browser.")
+        if time.time() - pending.created_at > PENDING_LIFETIME_S:
+            raise StateExpired("The launch took too long to complete.")
+        code = params.get("code")
+        if not code:
+            raise TokenExchangeFailed("invalid_request", "the callback carried no code")
+        registration = self.registrations.find(pending.iss)
+        configuration = self.discovery.get(registration.iss)
+        with self._session(registration, configuration, scope=pending.scope) as session:
+            response = self._token_call(
+                lambda: session.fetch_token(
+                    configuration.token_endpoint,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=pending.code_verifier,
+                    timeout=self._timeout_s,
+                )
+            )
+        tokens = tokens_from_response(response)
+        if tokens.id_token is not None:
+            self._id_tokens.validate(
+                tokens.id_token,
+                configuration=configuration,
+                iss=registration.iss,
+                client_id=registration.client_id,
+                nonce=pending.nonce,
+            )
+        context = context_from_token_response(
+            registration.iss, response, requested_scope=pending.scope
+        )
+        return CompletedLaunch(context=context, tokens=tokens)
+
+    def refresh(self, iss: str, tokens: TokenSet) -> TokenSet:
+        """Exchange the refresh token; keeps the old one when the server rotates none."""
+        if tokens.refresh_token is None:
+            raise TokenExchangeFailed("invalid_grant", "no refresh token was issued")
+        registration = self.registrations.find(iss)
+        configuration = self.discovery.get(registration.iss)
+        refresh_token = tokens.refresh_token
+        with self._session(registration, configuration, scope=None) as session:
+            response = self._token_call(
+                lambda: session.refresh_token(
+                    configuration.token_endpoint,
+                    refresh_token=refresh_token,
+                    timeout=self._timeout_s,
+                )
+            )
+        return tokens_from_response(response, previous_refresh_token=refresh_token)
+
+    def _session(
+        self, registration: Registration, configuration: SmartConfiguration, *, scope: str | None
+    ) -> OAuth2Session:
+        session = OAuth2Session(
+            client_id=registration.client_id,
+            client_secret=registration.client_secret,
+            token_endpoint_auth_method=registration.token_endpoint_auth_method,
+            scope=scope,
+            redirect_uri=self.redirect_uri,
+            code_challenge_method="S256",
+        )
+        # Share the transport (retries, test doubles) of the client's own HTTP session.
+        for prefix, adapter in self._http.adapters.items():
+            session.mount(prefix, adapter)
+        if registration.private_jwk is not None:
+            session.register_client_auth_method(
+                SmartPrivateKeyJWT(
+                    configuration.token_endpoint,
+                    private_jwk=registration.private_jwk,
+                    alg=registration.signing_alg,
+                )
+            )
+        return session
+
+    @staticmethod
+    def _token_call(call: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = dict(call())
+        except OAuthError as exc:
+            raise TokenExchangeFailed(exc.error, exc.description) from exc
+        except requests.RequestException as exc:
+            raise TokenExchangeFailed(
+                "temporarily_unavailable", f"token endpoint unreachable ({type(exc).__name__})"
+            ) from exc
+        if "access_token" not in response:
+            raise TokenExchangeFailed("invalid_response", "the token response has no access_token")
+        return response
+
+
+def _scope_for(registration: Registration, *, standalone: bool) -> str:
+    if not standalone:
+        return registration.scope
+    if registration.standalone_scope:
+        return registration.standalone_scope
+    scopes = [s for s in registration.scope.split() if s != "launch"]
+    return " ".join([*scopes, STANDALONE_SCOPE_EXTRA])

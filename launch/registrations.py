@@ -1,0 +1,135 @@
+"""Flip's registrations with EHRs, keyed by `iss`, read from a JSON file.
+
+```json
+{"registrations": [{
+  "iss": "https://ehr.example.org/fhir",
+  "client_id": "flip",
+  "client_type": "public" | "symmetric" | "asymmetric",
+  "client_secret": "... (symmetric)",
+  "private_key_file": "keys/flip-es384.jwk.json (asymmetric: a private JWK)",
+  "signing_alg": "RS384" | "ES384",
+  "scope": "launch openid fhirUser ..."
+}]}
+```
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from launch.errors import LaunchError, UnknownIssuer
+
+DEFAULT_SCOPE = (
+    "launch openid fhirUser online_access "
+    "patient/Patient.rs patient/Encounter.rs patient/Appointment.rs "
+    "patient/QuestionnaireResponse.rs patient/Observation.rs patient/DocumentReference.rs "
+    "patient/CarePlan.rs patient/Goal.rs patient/RelatedPerson.rs user/Practitioner.rs"
+)
+CLIENT_TYPES = ("public", "symmetric", "asymmetric")
+SIGNING_ALGS = ("RS384", "ES384")
+
+
+class RegistrationError(LaunchError):
+    """The registrations file is malformed; the message says which entry and field."""
+
+    advice = "Ask your administrator to correct Flip's registrations file."
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """How Flip is registered with one EHR (one FHIR base)."""
+
+    iss: str
+    client_id: str
+    client_type: str = "public"
+    client_secret: str | None = None
+    private_jwk: Mapping[str, Any] | None = None
+    signing_alg: str = "ES384"
+    scope: str = DEFAULT_SCOPE
+    standalone_scope: str | None = None
+
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        """The OAuth client authentication this registration uses."""
+        return {
+            "public": "none",
+            "symmetric": "client_secret_basic",
+            "asymmetric": "private_key_jwt",
+        }[self.client_type]
+
+
+class Registrations:
+    """Every registration, looked up by iss (trailing slashes ignored)."""
+
+    def __init__(self, registrations: Iterable[Registration]) -> None:
+        self._by_iss = {_normalise(r.iss): r for r in registrations}
+
+    def find(self, iss: str | None) -> Registration:
+        """The registration for `iss`; UnknownIssuer when missing or unregistered."""
+        if not iss:
+            raise UnknownIssuer("The launch did not say which EHR it came from (no iss).")
+        registration = self._by_iss.get(_normalise(iss))
+        if registration is None:
+            raise UnknownIssuer("This EHR (iss) is not registered with Flip.")
+        return registration
+
+    def __len__(self) -> int:
+        return len(self._by_iss)
+
+
+def load_registrations(path: str | Path) -> Registrations:
+    """Read a registrations file; RegistrationError names the bad entry and field."""
+    file = Path(path)
+    try:
+        document = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistrationError(f"Cannot read registrations file {file}: {exc}") from exc
+    entries = document.get("registrations") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise RegistrationError(f"{file} must hold {{'registrations': [...]}}")
+    return Registrations(_parse_entry(file, index, entry) for index, entry in enumerate(entries))
+
+
+def _parse_entry(file: Path, index: int, entry: Any) -> Registration:
+    where = f"{file} registrations[{index}]"
+    if not isinstance(entry, dict):
+        raise RegistrationError(f"{where} is not an object")
+    for required in ("iss", "client_id"):
+        if not isinstance(entry.get(required), str):
+            raise RegistrationError(f"{where} needs '{required}'")
+    client_type = entry.get("client_type", "public")
+    if client_type not in CLIENT_TYPES:
+        raise RegistrationError(f"{where} client_type must be one of {CLIENT_TYPES}")
+    if client_type == "symmetric" and not entry.get("client_secret"):
+        raise RegistrationError(f"{where} is symmetric and needs 'client_secret'")
+    private_jwk = None
+    if client_type == "asymmetric":
+        key_file = entry.get("private_key_file")
+        if not isinstance(key_file, str):
+            raise RegistrationError(f"{where} is asymmetric and needs 'private_key_file'")
+        key_path = (file.parent / key_file).resolve()
+        try:
+            private_jwk = json.loads(key_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RegistrationError(f"{where} private_key_file {key_path}: {exc}") from exc
+    signing_alg = entry.get("signing_alg", "ES384")
+    if signing_alg not in SIGNING_ALGS:
+        raise RegistrationError(f"{where} signing_alg must be one of {SIGNING_ALGS}")
+    return Registration(
+        iss=entry["iss"],
+        client_id=entry["client_id"],
+        client_type=client_type,
+        client_secret=entry.get("client_secret"),
+        private_jwk=private_jwk,
+        signing_alg=signing_alg,
+        scope=entry.get("scope", DEFAULT_SCOPE),
+        standalone_scope=entry.get("standalone_scope"),
+    )
+
+
+def _normalise(iss: str) -> str:
+    return iss.rstrip("/")
