@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from ehr_sandbox.demo import build_demo_bundle
-from ehr_sandbox.demo.seed import load_bundle_into_store
 from ehr_sandbox.launch_context import find_launch
 from tests.conftest import LiveSandbox, sandbox_state, start_sandbox
 from tests.support.live_server import serve
@@ -48,8 +48,9 @@ def sandbox_with_stub(tmp_path: Path, stub_app: tuple[StubApp, str]) -> Iterator
     # The sandbox answers at localhost and the app at 127.0.0.1: two sites, as in production.
     url = f"sqlite:///{tmp_path / 'sandbox.sqlite3'}"
     for sandbox in start_sandbox(url, app_launch_url=stub_app[1]):
-        with sandbox_state(sandbox.app).db.session() as session:
-            load_bundle_into_store(session, build_demo_bundle(date.today()))
+        bundle = build_demo_bundle(date.today())
+        seeded = requests.post(sandbox.open_fhir_base, json=bundle, timeout=30)
+        assert seeded.status_code == 200, seeded.text
         yield sandbox
 
 

@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import requests
 from fhir.resources.R4B import get_fhir_model_class
 
 from ehr_sandbox.demo import build_demo_bundle, demo_practitioner_id
 from ehr_sandbox.demo.bundle import MRN_SYSTEM, birth_date
+from tests.conftest import LiveSandbox
 
 # A month end in a non-leap year, to catch date arithmetic slips.
 TODAY = date(2025, 3, 31)
@@ -123,3 +125,24 @@ def test_demo_bundle_has_the_care_team_and_measurements(bundle: dict[str, Any]) 
 def test_birth_date_clamps_to_the_end_of_a_shorter_month() -> None:
     assert birth_date(date(2025, 3, 31), 0, 1) == date(2025, 2, 28)
     assert birth_date(date(2025, 3, 31), 25, 6) == date(1999, 9, 30)
+
+
+def test_demo_bundle_loads_twice_into_the_sandbox_without_duplicates(
+    sandbox: LiveSandbox,
+) -> None:
+    bundle = build_demo_bundle(date.today())
+    for _ in range(2):
+        answer = requests.post(
+            sandbox.open_fhir_base,
+            json=bundle,
+            headers={"Content-Type": "application/fhir+json"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["type"] == "transaction-response"
+    found = requests.get(
+        f"{sandbox.open_fhir_base}/Patient", params={"_count": "100"}, timeout=5
+    ).json()
+    assert len(found["entry"]) == len(resources(bundle, "Patient"))
+    tyler = requests.get(f"{sandbox.open_fhir_base}/Patient/flip-demo-tyler-brooks", timeout=5)
+    assert tyler.json()["name"][0]["given"] == ["Tyler"]

@@ -11,7 +11,6 @@ import requests
 from flask import Flask
 
 from ehr_sandbox.demo import build_demo_bundle, demo_practitioner_id
-from ehr_sandbox.demo.seed import load_bundle_into_store
 from ehr_sandbox.launch_context import LaunchContext, find_launch
 from tests.conftest import LiveSandbox, sandbox_state
 
@@ -37,9 +36,11 @@ def tags(html: str, name: str) -> list[dict[str, str]]:
     return parser.tags.get(name, [])
 
 
-def seed_demo(app: Flask) -> None:
-    with sandbox_state(app).db.session() as session:
-        load_bundle_into_store(session, build_demo_bundle(date.today()))
+def seed_demo(sandbox: LiveSandbox) -> None:
+    """Load the demo clinic the way `make demo` does: one transaction to the open FHIR base."""
+    bundle = build_demo_bundle(date.today())
+    answer = requests.post(sandbox.open_fhir_base, json=bundle, timeout=30)
+    assert answer.status_code == 200, answer.text
 
 
 def launch_of(app: Flask, launch_id: str) -> LaunchContext | None:
@@ -49,7 +50,7 @@ def launch_of(app: Flask, launch_id: str) -> LaunchContext | None:
 
 @pytest.fixture
 def demo(sandbox: LiveSandbox) -> LiveSandbox:
-    seed_demo(sandbox.app)
+    seed_demo(sandbox)
     return sandbox
 
 
@@ -177,8 +178,8 @@ def test_pages_escape_names_from_the_chart(sandbox: LiveSandbox) -> None:
         "id": "hostile",
         "name": [{"family": "<script>alert(1)</script>", "given": ["Bobby"]}],
     }
-    with sandbox_state(sandbox.app).db.session() as session:
-        load_bundle_into_store(session, {"entry": [{"resource": hostile}]})
+    stored = requests.put(f"{sandbox.open_fhir_base}/Patient/hostile", json=hostile, timeout=5)
+    assert stored.status_code in (200, 201), stored.text
     for path in ("/", "/chart/hostile"):
         page = requests.get(f"{sandbox.url}{path}", timeout=5)
         assert "<script>alert(1)</script>" not in page.text
