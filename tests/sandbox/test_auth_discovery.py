@@ -25,9 +25,7 @@ def test_smart_configuration_lists_required_fields_and_s256_only(sandbox: LiveSa
 
 
 def test_openid_configuration_names_the_same_issuer_and_keys(sandbox: LiveSandbox) -> None:
-    config = requests.get(
-        f"{sandbox.fhir_base}/.well-known/openid-configuration", timeout=5
-    ).json()
+    config = requests.get(f"{sandbox.fhir_base}/.well-known/openid-configuration", timeout=5).json()
     jwks = requests.get(config["jwks_uri"], timeout=5).json()
     assert config["issuer"] == sandbox.fhir_base
     assert config["id_token_signing_alg_values_supported"] == ["RS256"]

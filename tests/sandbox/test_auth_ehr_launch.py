@@ -28,7 +28,7 @@ def test_ehr_launch_token_carries_context_and_verifiable_id_token(smart: SmartFl
     assert token["token_type"] == "Bearer"
     assert token["expires_in"] == 3600
     assert set(token["scope"].split()) == set(
-        "launch openid fhirUser offline_access patient/*.rs".split()
+        ["launch", "openid", "fhirUser", "offline_access", "patient/*.rs"]
     )
     assert token["patient"] == "p1"
     assert token["encounter"] == "e1"

@@ -31,9 +31,7 @@ def _sign_in_and_reach_consent(smart: SmartFlow) -> requests.Response:
         timeout=5,
     )
     assert signed_in.status_code == 302
-    consent = smart.http.get(
-        urljoin(smart.sandbox.url, signed_in.headers["Location"]), timeout=5
-    )
+    consent = smart.http.get(urljoin(smart.sandbox.url, signed_in.headers["Location"]), timeout=5)
     assert consent.status_code == 200
     return consent
 
