@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ehr_sandbox.config import SandboxSettings
 from ehr_sandbox.demo import demo_practitioner_id
+from ehr_sandbox.demo.bundle import MRN_SYSTEM
 from ehr_sandbox.faults import LOOPBACK
 from ehr_sandbox.fhir.store import list_resources, read_resource
 from ehr_sandbox.launch_context import LaunchContext, create_launch
@@ -26,7 +27,6 @@ from ehr_sandbox.state import current_state
 bp = Blueprint("pages", __name__)
 
 Json = dict[str, Any]
-MRN_SYSTEM = "http://flip.example.org/demo/mrn"
 
 
 @dataclass(frozen=True, slots=True)
