@@ -68,7 +68,7 @@ def _transaction(
     session: Session, access: Access, entries: list[JsonObject], *, base: str
 ) -> list[JsonObject]:
     entries = copy.deepcopy(entries)
-    assigned = _assign_ids(session, access, entries)
+    assigned = _assign_ids(session, access, entries, base=base)
     targets = {full_url: f"{t}/{i}" for full_url, (t, i) in assigned.items()}
     for entry in entries:
         for reference in references(entry.get("resource")):
@@ -90,7 +90,7 @@ def _transaction(
 
 
 def _assign_ids(
-    session: Session, access: Access, entries: list[JsonObject]
+    session: Session, access: Access, entries: list[JsonObject], *, base: str
 ) -> dict[str, tuple[str, str]]:
     """(type, id) for each `urn:uuid:` fullUrl, so references to it can be rewritten.
 
@@ -102,7 +102,7 @@ def _assign_ids(
         if not isinstance(full_url, str) or not full_url.startswith("urn:"):
             continue
         method, url = _request_of(entry, index)
-        parts = url.split("?")[0].strip("/").split("/")
+        parts = _path_parts(url, base)
         if method == "PUT" and len(parts) == 2:
             assigned[full_url] = (parts[0], parts[1])
         elif method == "POST":
@@ -122,8 +122,8 @@ def _run_entry(
 ) -> JsonObject:
     method, url = _request_of(entry, 0)
     request: dict[str, Any] = entry["request"]
-    path, _, query = url.removeprefix(base).partition("?")
-    parts = path.strip("/").split("/")
+    parts = _path_parts(url, base)
+    query = url.partition("?")[2]
     resource = entry.get("resource")
     if method in ("POST", "PUT") and not isinstance(resource, dict):
         raise FhirError(400, f"{method} {url} needs a resource")
@@ -156,3 +156,8 @@ def _run_entry(
             "lastModified": outcome.resource["meta"]["lastUpdated"],
         },
     }
+
+
+def _path_parts(url: str, base: str) -> list[str]:
+    """The path segments of an entry's request.url, relative or on this base."""
+    return url.removeprefix(base).partition("?")[0].strip("/").split("/")

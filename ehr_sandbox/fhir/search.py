@@ -8,6 +8,7 @@ criteria are evaluated over the JSON of each candidate.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -117,6 +118,22 @@ def _parse_control(
                 parsed.sort.append((param, descending))
             elif not lenient:
                 raise FhirError(400, f"Cannot sort by {key!r}: only date parameters and _id")
+
+
+def search_resources(
+    session: Session,
+    resource_type: str,
+    params: list[tuple[str, str]],
+    *,
+    patient_id: str | None = None,
+) -> list[JsonObject]:
+    """Every resource matching FHIR search parameters, e.g. `[("date", "2024-06-01")]`.
+
+    For sandbox pages: no paging and no access checks; 400-style FhirError on a bad param.
+    """
+    request = parse_search(resource_type, params, lenient=False)
+    request.count = sys.maxsize
+    return run_search(session, resource_type, request, compartment=patient_id).page
 
 
 def run_search(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import LiveSandbox
+from ehr_sandbox.fhir.search import search_resources
+from tests.conftest import LiveSandbox, sandbox_state
 
 LOINC = "http://loinc.org"
 
@@ -204,3 +205,28 @@ def test_fhir_search_questionnaire_responses_by_canonical_and_author(
     )
     assert ids(found) == [response["id"]]
     assert ids(search(base, "RelatedPerson", patient=kid)) == [parent]
+
+
+def test_fhir_search_resources_lists_a_days_appointments_for_pages(sandbox: LiveSandbox) -> None:
+    base = sandbox.open_fhir_base
+    kid = create(base, {"resourceType": "Patient"})["id"]
+
+    def appointment(start: str) -> str:
+        resource = {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "start": start,
+            "end": start.replace(":00:00", ":30:00"),
+            "participant": [{"actor": {"reference": f"Patient/{kid}"}, "status": "accepted"}],
+        }
+        return str(create(base, resource)["id"])
+
+    today = [appointment("2024-06-03T15:00:00Z"), appointment("2024-06-03T09:00:00Z")]
+    appointment("2024-06-04T09:00:00Z")
+    with sandbox_state(sandbox.app).db.session() as session:
+        found = search_resources(
+            session, "Appointment", [("date", "2024-06-03"), ("_sort", "date")]
+        )
+        mine = search_resources(session, "Appointment", [("actor", kid)], patient_id=kid)
+    assert [a["id"] for a in found] == list(reversed(today))
+    assert len(mine) == 3
