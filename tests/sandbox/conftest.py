@@ -33,6 +33,7 @@ class SmartFlow:
     sandbox: LiveSandbox
     client_id: str = "test-app"
     http: requests.Session = field(default_factory=requests.Session)
+    verifier: str = field(default_factory=lambda: str(generate_token(64)))
 
     @property
     def token_url(self) -> str:
@@ -105,8 +106,6 @@ class SmartFlow:
         assert response.status_code == 200, response.text
         token: dict[str, Any] = response.json()
         return token
-
-    verifier: str = field(default_factory=lambda: str(generate_token(64)))
 
 
 @pytest.fixture

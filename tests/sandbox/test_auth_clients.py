@@ -16,6 +16,7 @@ from ehr_sandbox.auth import load_clients_file
 from ehr_sandbox.auth.models import OAuthClient
 from ehr_sandbox.launch_context import LaunchContext
 from ehr_sandbox.state import current_state
+from tests.conftest import start_sandbox
 from tests.sandbox.conftest import REDIRECT_URI, SmartFlow
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -139,3 +140,16 @@ def test_clients_file_registers_every_client(smart: SmartFlow, tmp_path: Path) -
         assert client is not None
         assert client.check_client_secret("file-secret")
         assert client.get_allowed_scope("launch openid patient/*.rs") == "launch patient/*.rs"
+
+
+def test_sandbox_started_with_a_clients_file_accepts_its_app(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "clients.json"
+    entry = {"client_id": "demo-app", "redirect_uris": [REDIRECT_URI], "client_type": "public"}
+    path.write_text(json.dumps({"clients": [entry]}), encoding="utf-8")
+    for sandbox in start_sandbox(database_url, clients_file=str(path)):
+        smart = SmartFlow(sandbox, client_id="demo-app")
+        smart.seed("Patient", "p1")
+        token = smart.ehr_token()
+        assert token["patient"] == "p1"
