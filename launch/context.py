@@ -43,10 +43,12 @@ class TokenSet:
     refresh_token: str | None
     scope: str
     id_token: str | None = None
+    lifetime_s: float = 300.0
 
-    def expires_within(self, seconds: float, *, now: float | None = None) -> bool:
-        """True when the access token expires within `seconds` from now."""
-        return self.expires_at - (time.time() if now is None else now) <= seconds
+    def due_for_refresh(self, margin_s: float, *, now: float | None = None) -> bool:
+        """True when the token expires within `margin_s` (or a fifth of its lifetime)."""
+        margin = min(margin_s, self.lifetime_s / 5)
+        return self.expires_at - (time.time() if now is None else now) <= margin
 
 
 def context_from_token_response(
@@ -84,6 +86,7 @@ def tokens_from_response(
         refresh_token=_string(response.get("refresh_token")) or previous_refresh_token,
         scope=str(response.get("scope", "")),
         id_token=_string(response.get("id_token")),
+        lifetime_s=lifetime,
     )
 
 

@@ -76,9 +76,9 @@ class SmartClient:
     ) -> None:
         self.registrations = registrations
         self.redirect_uri = redirect_uri
-        self._http = http or requests.Session()
-        self.discovery = discovery or DiscoveryCache(self._http)
-        self._id_tokens = IdTokenValidator(self._http)
+        self.http = http or requests.Session()
+        self.discovery = discovery or DiscoveryCache(self.http)
+        self._id_tokens = IdTokenValidator(self.http)
         self._timeout_s = timeout_s
 
     def begin(self, iss: str | None, *, launch: str | None = None) -> AuthorizationRequest:
@@ -179,7 +179,7 @@ class SmartClient:
             code_challenge_method="S256",
         )
         # Share the transport (retries, test doubles) of the client's own HTTP session.
-        for prefix, adapter in self._http.adapters.items():
+        for prefix, adapter in self.http.adapters.items():
             session.mount(prefix, adapter)
         if registration.private_jwk is not None:
             session.register_client_auth_method(

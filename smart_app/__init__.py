@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
-from smart_app import health
+from smart_app import errors, health, launch_views, metrics_view, visit_views
 from smart_app.config import load_settings
 from smart_app.db import db
+from smart_app.services import EXTENSION_KEY, build_services
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,5 +20,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["FLIP_SETTINGS"] = settings
     db.init_app(app, settings.database_url)
-    app.register_blueprint(health.bp)
+    app.extensions[EXTENSION_KEY] = build_services(settings)
+    errors.init_app(app)
+    for blueprint in (health.bp, launch_views.bp, visit_views.bp, metrics_view.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    # Pages carry PHI and per-launch URLs: never cache them, never leak them in Referer.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'",
+    )
+    return response

@@ -27,3 +27,32 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     resource_ids: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(String(40))
+
+
+class PendingLaunch(Base):
+    """A launch between the authorize redirect and the callback; deleted when used."""
+
+    __tablename__ = "pending_launch"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)  # PendingAuthorization, encrypted
+    # Bindings to the browser that started it: a cookie, and a secret in sessionStorage
+    # (which still works in a cross-site frame when third-party cookies are blocked).
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    binding_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[Timestamp] = mapped_column(index=True)
+
+
+class LaunchSession(Base):
+    """One completed launch: its context and tokens, encrypted; the browser holds its id."""
+
+    __tablename__ = "launch_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    iss: Mapped[str] = mapped_column(String(500))
+    patient: Mapped[FhirId]
+    sealed_context: Mapped[str] = mapped_column(Text)
+    sealed_tokens: Mapped[str] = mapped_column(Text)
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[Timestamp]
+    expires_at: Mapped[Timestamp] = mapped_column(index=True)

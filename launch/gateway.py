@@ -1,0 +1,266 @@
+"""The one owner of FHIR I/O: bearer token, timeouts, retries, paging, batch.
+
+Reads are retried on 429/503 honouring `Retry-After` (urllib3's Retry); a 401 triggers one
+token refresh and one retry; `next` links are followed only on the FHIR base's own origin,
+so a hostile or misconfigured server cannot make Flip send its token elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from launch import metrics
+from launch.fhir_errors import (
+    FhirError,
+    FhirFatalError,
+    FhirForbidden,
+    FhirTemporaryError,
+    FhirUnauthorized,
+)
+
+FHIR_JSON = "application/fhir+json"
+DEFAULT_TIMEOUT_S = 15.0
+MAX_PAGES = 50
+
+
+class AccessTokens(Protocol):
+    """Where the gateway gets its bearer token (the launch's server-side token store)."""
+
+    def access_token(self) -> str:
+        """A token valid for at least a little while (refreshing first if needed)."""
+        ...
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        """A new token after `rejected` got a 401 (one refresh even when calls race)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """One search: `resource_type?params`."""
+
+    resource_type: str
+    params: Mapping[str, str]
+
+    def relative_url(self) -> str:
+        """The search as a relative URL, for a batch entry."""
+        query = urlencode(self.params, safe="|,:")
+        return f"{self.resource_type}?{query}" if query else self.resource_type
+
+
+def retrying_session(*, retries: int = 3, backoff_s: float = 0.5) -> requests.Session:
+    """A requests session that retries idempotent reads on 429/502/503/504."""
+    retry = Retry(
+        total=retries,
+        status_forcelist=(429, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=backoff_s,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class FhirGateway:
+    """Every FHIR REST call of one launch goes through here."""
+
+    def __init__(
+        self,
+        base: str,
+        tokens: AccessTokens,
+        *,
+        http: requests.Session,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.base = base.rstrip("/")
+        self._origin = _origin(self.base)
+        self._tokens = tokens
+        self._http = http
+        self._timeout_s = timeout_s
+
+    def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        """GET one resource."""
+        return self._call(
+            "GET", f"{self.base}/{resource_type}/{resource_id}", resource_type, "read"
+        )
+
+    def capabilities(self) -> dict[str, Any]:
+        """GET metadata (the CapabilityStatement)."""
+        return self._call("GET", f"{self.base}/metadata", "CapabilityStatement", "capabilities")
+
+    def search(self, request: SearchRequest, *, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """Every resource matching the search, following `next` links on this origin only."""
+        url: str | None = f"{self.base}/{request.relative_url()}"
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            if url is None:
+                break
+            bundle = self._call("GET", url, request.resource_type, "search")
+            found.extend(_entries(bundle))
+            url = self._next_link(bundle)
+        return found
+
+    def batch_search(
+        self, requests_: Sequence[SearchRequest], *, use_batch: bool
+    ) -> list[list[dict[str, Any]]]:
+        """Several searches in one round trip (a batch Bundle) or, if not, in parallel."""
+        if not requests_:
+            return []
+        if use_batch:
+            return self._batch(requests_)
+        with ThreadPoolExecutor(max_workers=min(8, len(requests_))) as pool:
+            return list(pool.map(self.search, requests_))
+
+    def _batch(self, requests_: Sequence[SearchRequest]) -> list[list[dict[str, Any]]]:
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": r.relative_url()}} for r in requests_],
+        }
+        response = self._call("POST", self.base, "Bundle", "batch", body=bundle)
+        entries = response.get("entry") or []
+        results: list[list[dict[str, Any]]] = []
+        for request, entry in zip(requests_, entries, strict=False):
+            status = str((entry.get("response") or {}).get("status", ""))
+            inner = entry.get("resource") or {}
+            if not status.startswith("2"):
+                raise _error_for(
+                    int(status[:3] or 500), inner, f"batch search {request.resource_type}"
+                )
+            page = _entries(inner)
+            next_url = self._next_link(inner)
+            if next_url:  # the rest of a long result, page by page
+                page.extend(self._follow(next_url, request.resource_type))
+            results.append(page)
+        if len(results) != len(requests_):
+            raise FhirFatalError("The server's batch response is missing entries.")
+        return results
+
+    def _follow(self, url: str, resource_type: str) -> Iterator[dict[str, Any]]:
+        next_url: str | None = url
+        for _ in range(MAX_PAGES):
+            if next_url is None:
+                return
+            bundle = self._call("GET", next_url, resource_type, "search")
+            yield from _entries(bundle)
+            next_url = self._next_link(bundle)
+
+    def _next_link(self, bundle: Mapping[str, Any]) -> str | None:
+        for link in bundle.get("link") or []:
+            if link.get("relation") == "next" and isinstance(link.get("url"), str):
+                # Never send the bearer token to another origin.
+                return link["url"] if _origin(link["url"]) == self._origin else None
+        return None
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        resource_type: str,
+        interaction: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        token = self._tokens.access_token()
+        response = self._send(method, url, token, resource_type, interaction, body)
+        if response.status_code == 401:
+            token = self._tokens.refresh_after_rejection(token)
+            response = self._send(method, url, token, resource_type, interaction, body)
+        if response.status_code >= 400:
+            raise _error_for(response.status_code, _json(response), f"{method} {resource_type}")
+        payload = _json(response)
+        return payload if isinstance(payload, dict) else {}
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        resource_type: str,
+        interaction: str,
+        body: Mapping[str, Any] | None,
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
+        if body is not None:
+            headers["Content-Type"] = FHIR_JSON
+        started = time.perf_counter()
+        status = "error"
+        try:
+            response = self._http.request(
+                method, url, json=body, headers=headers, timeout=self._timeout_s
+            )
+            status = str(response.status_code)
+            return response
+        except requests.Timeout as exc:
+            status = "timeout"
+            raise FhirTemporaryError(
+                f"The EHR did not answer {method} {resource_type} in time."
+            ) from exc
+        except requests.RequestException as exc:
+            raise FhirTemporaryError(
+                f"The EHR could not be reached for {method} {resource_type}."
+            ) from exc
+        finally:
+            metrics.observe_fhir_request(
+                resource_type, interaction, status, time.perf_counter() - started
+            )
+
+
+def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+    # Search results only: OperationOutcome entries (search mode "outcome") are warnings.
+    return [
+        e["resource"]
+        for e in bundle.get("entry") or []
+        if isinstance(e.get("resource"), dict)
+        and (e.get("search") or {}).get("mode", "match") != "outcome"
+    ]
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _outcome_text(body: Any) -> str | None:
+    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
+        return None
+    texts = [
+        issue.get("diagnostics") or (issue.get("details") or {}).get("text")
+        for issue in body.get("issue") or []
+    ]
+    return "; ".join(t for t in texts if isinstance(t, str)) or None
+
+
+def _error_for(status: int, body: Any, what: str) -> FhirError:
+    outcome = _outcome_text(body)
+    message = f"{what} failed with HTTP {status}" + (f": {outcome}" if outcome else "")
+    kind: Callable[..., FhirError]
+    if status == 401:
+        kind = FhirUnauthorized
+    elif status == 403:
+        kind = FhirForbidden
+    elif status == 429 or status >= 500:
+        kind = FhirTemporaryError
+    else:
+        kind = FhirFatalError
+    return kind(message, status=status, outcome=outcome)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc

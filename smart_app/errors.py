@@ -1,0 +1,140 @@
+"""The one place that turns failures into a page a clinician understands, or JSON.
+
+Each page says what happened and what to do; never a stack trace. Logs carry the error's
+class and status, never tokens or patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from launch.errors import (
+    AuthorizationDenied,
+    DiscoveryFailed,
+    IdTokenInvalid,
+    LaunchError,
+    StateExpired,
+    StateMismatch,
+    TokenExchangeFailed,
+    UnknownIssuer,
+)
+from launch.fhir_errors import (
+    FhirError,
+    FhirForbidden,
+    FhirTemporaryError,
+    FhirUnauthorized,
+)
+from smart_app.launches import LaunchNotFound
+
+log = logging.getLogger(__name__)
+
+RELAUNCH = "Close Flip and open it again from the patient's chart."
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What the clinician reads: a title, what happened, what to do."""
+
+    status: int
+    code: str
+    title: str
+    happened: str
+    advice: str
+
+
+def describe(error: Exception) -> Failure:
+    """The clinician-facing description of a launch or FHIR failure."""
+    if isinstance(error, UnknownIssuer):
+        return Failure(400, "unknown_iss", "Flip doesn't know this EHR", str(error), error.advice)
+    if isinstance(error, DiscoveryFailed):
+        return Failure(
+            502, "discovery_failed", "Flip couldn't reach the EHR", str(error), error.advice
+        )
+    if isinstance(error, AuthorizationDenied):
+        title = (
+            "Flip wasn't allowed to open"
+            if error.error == "access_denied"
+            else ("The EHR refused to sign Flip in")
+        )
+        return Failure(403, error.error, title, str(error), error.advice)
+    if isinstance(error, StateExpired):
+        return Failure(400, "launch_expired", "This launch took too long", str(error), RELAUNCH)
+    if isinstance(error, StateMismatch):
+        return Failure(
+            400,
+            "state_mismatch",
+            "This sign-in doesn't belong to this window",
+            "The sign-in was already used, or was started in another browser or tab.",
+            RELAUNCH,
+        )
+    if isinstance(error, TokenExchangeFailed | IdTokenInvalid):
+        return Failure(
+            502,
+            "token_failed",
+            "The EHR didn't complete the sign-in",
+            str(error),
+            "Open Flip again from the chart. If it keeps failing, tell your administrator "
+            "Flip's registration with this EHR (client id, secret or key) needs checking.",
+        )
+    if isinstance(error, LaunchNotFound):
+        return Failure(401, "launch_ended", "This Flip session has ended", str(error), error.advice)
+    if isinstance(error, FhirUnauthorized):
+        return Failure(
+            401, "ehr_session_ended", "The EHR ended Flip's access", str(error), RELAUNCH
+        )
+    if isinstance(error, FhirForbidden):
+        return Failure(
+            403,
+            "ehr_forbidden",
+            "The EHR didn't allow Flip to read this",
+            str(error),
+            "Tell your administrator which data Flip was refused: its scopes may need changing.",
+        )
+    if isinstance(error, FhirTemporaryError):
+        return Failure(
+            503,
+            "ehr_unavailable",
+            "The EHR isn't answering right now",
+            str(error),
+            "Nothing you entered is lost. Wait a moment and reload.",
+        )
+    if isinstance(error, FhirError):
+        return Failure(502, "ehr_error", "The EHR returned an error", str(error), RELAUNCH)
+    return Failure(
+        500, "internal", "Something went wrong in Flip", "An unexpected error.", RELAUNCH
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(LaunchError, _handle)
+    app.register_error_handler(FhirError, _handle)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+
+def _handle(error: Exception) -> tuple[Response | str, int]:
+    failure = describe(error)
+    log.info("request failed: %s (%s, HTTP %d)", failure.code, type(error).__name__, failure.status)
+    return _render(failure)
+
+
+def _handle_http(error: HTTPException) -> tuple[Response | str, int]:
+    status = error.code or 500
+    return _render(Failure(status, "http_error", error.name, error.description or "", RELAUNCH))
+
+
+def _handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+    log.exception("unexpected error (%s)", type(error).__name__)
+    return _render(describe(error))
+
+
+def _render(failure: Failure) -> tuple[Response | str, int]:
+    if "/api/" in request.path or request.accept_mimetypes.best == "application/json":
+        body = {"error": failure.code, "message": failure.happened, "advice": failure.advice}
+        return jsonify(body), failure.status
+    return render_template("error.html", failure=failure), failure.status

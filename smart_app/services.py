@@ -1,0 +1,55 @@
+"""The app's services, built once per app from its settings and reached by views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from launch.flow import SmartClient
+from launch.gateway import FhirGateway, retrying_session
+from launch.registrations import Registrations, load_registrations
+from smart_app.config import Settings
+from smart_app.launches import LaunchService, OpenLaunch
+from smart_app.vault import Vault
+from smart_app.visit import Capabilities
+
+EXTENSION_KEY = "flip_services"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a request needs beyond its own input."""
+
+    settings: Settings
+    vault: Vault
+    launches: LaunchService
+    capabilities: Capabilities
+
+    def gateway(self, opened: OpenLaunch) -> FhirGateway:
+        """The FHIR gateway of one launch (its base is the launch's iss)."""
+        return FhirGateway(opened.context.iss, opened.tokens, http=self.launches.client.http)
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the services for `settings`."""
+    registrations = (
+        load_registrations(settings.registrations_file)
+        if settings.registrations_file
+        else Registrations([])
+    )
+    http = retrying_session()
+    client = SmartClient(registrations, redirect_uri=f"{settings.public_url}/callback", http=http)
+    vault = Vault(settings.token_encryption_key or "", settings.secret_key or "")
+    return Services(
+        settings=settings,
+        vault=vault,
+        launches=LaunchService(client, vault),
+        capabilities=Capabilities(),
+    )
+
+
+def services() -> Services:
+    """The services of the app handling this request."""
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,33 @@
+// The launch's binding to this tab lives in sessionStorage: it survives inside a
+// cross-site EHR frame even when the browser blocks third-party cookies.
+(function () {
+  "use strict";
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute("content") : null;
+  }
+  var authorizeUrl = meta("flip-authorize-url");
+  if (authorizeUrl) {
+    try {
+      sessionStorage.setItem("flip-binding:" + meta("flip-state"), meta("flip-binding"));
+    } catch (error) {
+      // Storage disabled: the partitioned cookie is then the only binding.
+    }
+    window.location.replace(authorizeUrl);
+    return;
+  }
+  var form = document.getElementById("flip-callback");
+  if (form) {
+    var state = form.elements.namedItem("state");
+    var key = "flip-binding:" + (state ? state.value : "");
+    var binding = null;
+    try {
+      binding = sessionStorage.getItem(key);
+      sessionStorage.removeItem(key);
+    } catch (error) {
+      binding = null;
+    }
+    form.elements.namedItem("binding").value = binding || "";
+    form.submit();
+  }
+})();

@@ -1,0 +1,231 @@
+"""A sandbox EHR and Flip side by side over real HTTP, on two origins, as in `make demo`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from flask import Flask
+from joserfc.jwk import ECKey, KeySet, RSAKey
+
+from ehr_sandbox.app import create_app as create_sandbox_app
+from ehr_sandbox.auth import register_client
+from smart_app import create_app as create_flip_app
+from smart_app.migrate import upgrade
+from tests.conftest import LiveSandbox, sandbox_state
+from tests.support.live_server import LiveServer
+
+CLIENT_ID = "flip"
+CLIENT_SECRET = "flip-test-secret"
+SCOPE = (
+    "launch openid fhirUser offline_access patient/Patient.rs patient/Encounter.rs "
+    "user/Practitioner.rs"
+)
+
+
+@dataclass
+class Deployment:
+    """The two servers, and how Flip is registered with the sandbox."""
+
+    sandbox: LiveSandbox
+    flip: Flask
+    flip_url: str
+    registrations_file: Path
+
+    def seed(self, resource_type: str, resource_id: str, **content: Any) -> None:
+        """PUT a resource into the sandbox through its open FHIR base."""
+        body = {"resourceType": resource_type, "id": resource_id, **content}
+        url = f"{self.sandbox.open_fhir_base}/{resource_type}/{resource_id}"
+        assert requests.put(url, json=body, timeout=10).status_code in (200, 201)
+
+    def ehr_launch_url(
+        self, patient: str, encounter: str | None = None, *, need_patient_banner: bool = False
+    ) -> str:
+        """The URL the chart's frame opens for an EHR launch (no login page)."""
+        body = {
+            "patient": patient,
+            "encounter": encounter,
+            "practitioner": "dr1",
+            "need_patient_banner": need_patient_banner,
+        }
+        answer = requests.post(f"{self.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+        url: str = answer.json()["launch_url"]
+        return url
+
+    def fault(self, **fault: Any) -> None:
+        """Arm a sandbox fault (see ehr_sandbox/faults.py)."""
+        armed = requests.post(f"{self.sandbox.url}/_sandbox/faults", json=fault, timeout=10)
+        assert armed.status_code == 201
+
+
+def client_keys(client_type: str) -> tuple[dict[str, Any] | None, str]:
+    """A private JWK for an asymmetric client type (`asymmetric-RS384`...) and its alg."""
+    if client_type == "asymmetric-RS384":
+        return RSAKey.generate_key(2048, parameters={"kid": "flip-rs"}).as_dict(
+            private=True
+        ), "RS384"
+    if client_type == "asymmetric-ES384":
+        return ECKey.generate_key("P-384", parameters={"kid": "flip-es"}).as_dict(
+            private=True
+        ), "ES384"
+    return None, "ES384"
+
+
+@contextmanager
+def deploy(
+    database_url: str,
+    folder: Path,
+    *,
+    client_type: str = "public",
+    scope: str = SCOPE,
+    **sandbox_settings: Any,
+) -> Iterator[Deployment]:
+    """Start both servers with Flip registered as `client_type`, and seed two patients."""
+    sandbox_server, flip_server = LiveServer(), LiveServer()
+    sandbox_url = f"http://localhost:{sandbox_server.port}"
+    flip_url = f"http://127.0.0.1:{flip_server.port}"
+    sandbox_app = create_sandbox_app(
+        {
+            "public_url": sandbox_url,
+            "database_url": database_url,
+            "app_launch_url": f"{flip_url}/launch",
+            **sandbox_settings,
+        }
+    )
+    private_jwk, alg = client_keys(client_type)
+    kind = client_type.split("-")[0]
+    with sandbox_app.app_context(), sandbox_state(sandbox_app).db.session() as session:
+        register_client(
+            session,
+            client_id=CLIENT_ID,
+            client_name="Flip",
+            redirect_uris=[f"{flip_url}/callback"],
+            client_type=kind,
+            client_secret=CLIENT_SECRET if kind == "symmetric" else None,
+            jwks=KeySet.import_key_set({"keys": [private_jwk]}).as_dict(private=False)
+            if private_jwk
+            else None,
+        )
+    registration: dict[str, Any] = {
+        "iss": f"{sandbox_url}/fhir",
+        "client_id": CLIENT_ID,
+        "client_type": kind,
+        "scope": scope,
+    }
+    if kind == "symmetric":
+        registration["client_secret"] = CLIENT_SECRET
+    if private_jwk:
+        (folder / "flip-key.json").write_text(json.dumps(private_jwk))
+        registration.update(private_key_file="flip-key.json", signing_alg=alg)
+    registrations_file = folder / "registrations.json"
+    registrations_file.write_text(json.dumps({"registrations": [registration]}))
+    upgrade(database_url)
+    flip_app = create_flip_app(
+        {
+            "env": "testing",
+            "database_url": database_url,
+            "public_url": flip_url,
+            "registrations_file": str(registrations_file),
+        }
+    )
+    sandbox_server.start(sandbox_app)
+    flip_server.start(flip_app)
+    deployment = Deployment(
+        LiveSandbox(app=sandbox_app, url=sandbox_url), flip_app, flip_url, registrations_file
+    )
+    deployment.seed("Practitioner", "dr1", name=[{"family": "Osler", "given": ["Grace"]}])
+    for patient, given, family in (("p1", "Maya", "Jones"), ("p2", "Ben", "Okafor")):
+        deployment.seed("Patient", patient, name=[{"given": [given], "family": family}])
+        deployment.seed(
+            "Encounter",
+            f"e-{patient}",
+            status="in-progress",
+            subject={"reference": f"Patient/{patient}"},
+            reasonCode=[{"text": "CF clinic follow-up"}],
+            **{
+                "class": {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "AMB",
+                }
+            },
+        )
+    try:
+        yield deployment
+    finally:
+        flip_server.stop()
+        sandbox_server.stop()
+        flip_app.extensions["flip_db"][0].dispose()
+        sandbox_state(sandbox_app).db.dispose()
+
+
+@dataclass
+class Browser:
+    """A requests-driven browser that follows Flip's launch pages as its scripts would.
+
+    Flip's browser cookie is `Secure`, which requests never sends over http: this browser
+    is the "third-party cookies blocked" case, binding each launch via its tab storage.
+    """
+
+    http: requests.Session = field(default_factory=requests.Session)
+    seen: list[requests.Response] = field(default_factory=list)
+    session_storage: dict[str, str] = field(default_factory=dict)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        response = self.http.get(url, allow_redirects=False, timeout=30, **kwargs)
+        self.seen.append(response)
+        return response
+
+    def post(self, url: str, data: dict[str, str]) -> requests.Response:
+        response = self.http.post(url, data=data, allow_redirects=False, timeout=30)
+        self.seen.append(response)
+        return response
+
+    def launch(self, url: str) -> requests.Response:
+        """Open a launch URL and follow it to wherever it lands."""
+        page = self.get(url)
+        metas = meta_tags(page.text)
+        if "flip-authorize-url" not in metas:
+            return page
+        self.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
+        return self.follow(self.get(metas["flip-authorize-url"]))
+
+    def follow(self, response: requests.Response) -> requests.Response:
+        """Follow redirects, and Flip's callback page, to the final page."""
+        for _ in range(10):
+            if response.status_code in (301, 302, 303):
+                response = self.get(urljoin(response.url, response.headers["Location"]))
+                continue
+            fields = hidden_fields(response.text, form_id="flip-callback")
+            if response.status_code == 200 and fields is not None:
+                key = f"flip-binding:{fields.get('state', '')}"
+                fields["binding"] = self.session_storage.pop(key, "")
+                response = self.post(urljoin(response.url, "/callback"), fields)
+                continue
+            return response
+        raise AssertionError("too many redirects")
+
+
+def meta_tags(html: str) -> dict[str, str]:
+    """The page's <meta name=... content=...> values."""
+    return {
+        name: unescape(content)
+        for name, content in re.findall(r'<meta name="([^"]+)" content="([^"]*)">', html)
+    }
+
+
+def hidden_fields(html: str, *, form_id: str) -> dict[str, str] | None:
+    """The hidden inputs of the form with this id, or None when there is none."""
+    form = re.search(rf'<form id="{form_id}"(.*?)</form>', html, re.S)
+    if form is None:
+        return None
+    inputs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1))
+    return {name: unescape(value) for name, value in inputs}

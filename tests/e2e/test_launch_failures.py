@@ -1,0 +1,204 @@
+"""Every launch failure a clinician can meet ends on a page that says what to do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from tests.e2e.deployment import Browser, Deployment, deploy, meta_tags
+
+
+@pytest.fixture
+def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    with deploy(database_url, tmp_path) as deployment:
+        yield deployment
+
+
+def error_code(page: requests.Response) -> str | None:
+    marker = 'data-error="'
+    return page.text.split(marker)[1].split('"')[0] if marker in page.text else None
+
+
+def test_unknown_iss_gets_a_page_and_never_a_redirect(ehr: Deployment) -> None:
+    evil = "https://evil.example.com/fhir"
+    page = Browser().get(f"{ehr.flip_url}/launch?{urlencode({'iss': evil, 'launch': 'x'})}")
+    assert page.status_code == 400
+    assert error_code(page) == "unknown_iss"
+    assert "Location" not in page.headers
+    assert evil not in page.text
+    assert "administrator" in page.text
+
+
+def test_missing_iss_is_explained(ehr: Deployment) -> None:
+    page = Browser().get(f"{ehr.flip_url}/launch?launch=x")
+    assert error_code(page) == "unknown_iss"
+    assert "Open Flip from your EHR" in page.text
+
+
+def test_discovery_down_is_explained(ehr: Deployment, tmp_path: Path) -> None:
+    ehr.fault(status=503, count=None, path_prefix="/fhir/.well-known")
+    page = Browser().launch(ehr.ehr_launch_url("p1"))
+    assert page.status_code == 502
+    assert error_code(page) == "discovery_failed"
+    assert "SMART configuration" in page.text
+
+
+def test_access_denied_at_consent_is_explained(ehr: Deployment) -> None:
+    browser = Browser()
+    start = browser.get(f"{ehr.flip_url}/launch?{urlencode({'iss': ehr.sandbox.fhir_base})}")
+    metas = meta_tags(start.text)
+    browser.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
+    login = browser.http.get(metas["flip-authorize-url"], timeout=10)  # follows to login page
+    fields = dict(parse_qs(urlsplit(login.url).query))
+    assert "Maya Jones" in login.text, fields
+    form = _hidden(login.text)
+    consent = browser.http.post(
+        f"{ehr.sandbox.url}/auth/login", data={**form, "patient": "p1"}, timeout=10
+    )
+    denied = browser.post(
+        f"{ehr.sandbox.url}/auth/authorize", data={**_hidden(consent.text), "decision": "deny"}
+    )
+    page = browser.follow(denied)
+    assert page.status_code == 403
+    assert error_code(page) == "access_denied"
+    assert "Open it again from the chart" in page.text
+
+
+def test_standalone_launch_completes_after_login_and_consent(ehr: Deployment) -> None:
+    browser = Browser()
+    start = browser.get(f"{ehr.flip_url}/launch?{urlencode({'iss': ehr.sandbox.fhir_base})}")
+    metas = meta_tags(start.text)
+    browser.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
+    login = browser.http.get(metas["flip-authorize-url"], timeout=10)
+    consent = browser.http.post(
+        f"{ehr.sandbox.url}/auth/login", data={**_hidden(login.text), "patient": "p2"}, timeout=10
+    )
+    allowed = browser.post(
+        f"{ehr.sandbox.url}/auth/authorize", data={**_hidden(consent.text), "decision": "allow"}
+    )
+    page = browser.follow(allowed)
+    assert page.status_code == 200, page.text
+    assert "Ben Okafor" in page.text
+    assert "data-patient-banner" in page.text  # no EHR around it: Flip shows the banner
+
+
+def callback_of(ehr: Deployment, browser: Browser) -> tuple[requests.Response, dict[str, str]]:
+    """Launch up to the callback page (before the tab posts its binding)."""
+    start = browser.get(ehr.ehr_launch_url("p1", "e-p1"))
+    metas = meta_tags(start.text)
+    browser.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
+    authorized = browser.get(metas["flip-authorize-url"])
+    callback = browser.get(authorized.headers["Location"])
+    return callback, metas
+
+
+def test_replayed_callback_is_refused(ehr: Deployment) -> None:
+    browser = Browser()
+    callback, _ = callback_of(ehr, browser)
+    first = browser.follow(callback)
+    assert "Maya Jones" in first.text
+    replay = browser.follow(browser.get(callback.url))
+    assert replay.status_code == 400
+    assert error_code(replay) == "state_mismatch"
+
+
+def test_callback_from_another_browser_is_refused(ehr: Deployment) -> None:
+    victim, attacker = Browser(), Browser()
+    callback, _ = callback_of(ehr, attacker)
+    page = victim.follow(victim.get(callback.url))  # the victim's tab holds no binding
+    assert error_code(page) == "state_mismatch"
+    assert "Maya Jones" not in page.text
+
+
+def test_forged_state_is_refused(ehr: Deployment) -> None:
+    page = Browser().follow(Browser().get(f"{ehr.flip_url}/callback?code=x&state=forged"))
+    assert error_code(page) == "state_mismatch"
+
+
+def test_token_endpoint_refusal_is_explained(ehr: Deployment) -> None:
+    browser = Browser()
+    callback, metas = callback_of(ehr, browser)
+    state = parse_qs(urlsplit(callback.url).query)["state"][0]
+    forged = browser.post(
+        f"{ehr.flip_url}/callback",
+        {"code": "not-a-real-code", "state": state, "binding": metas["flip-binding"]},
+    )
+    assert forged.status_code == 502
+    assert error_code(forged) == "token_failed"
+    assert "administrator" in forged.text
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(401, "ehr_session_ended"), (403, "ehr_forbidden"), (503, "ehr_unavailable")],
+)
+def test_fhir_errors_on_the_visit_page_are_explained(
+    ehr: Deployment, status: int, code: str
+) -> None:
+    browser = Browser()
+    visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert "Maya Jones" in visit.text
+    ehr.fault(status=status, count=None, path_prefix="/fhir", methods=["GET", "POST"])
+    page = browser.get(visit.url)
+    assert page.status_code == status
+    assert error_code(page) == code
+    assert "Traceback" not in page.text
+
+
+def test_scopes_the_ehr_refuses_show_the_forbidden_page(database_url: str, tmp_path: Path) -> None:
+    scope = "launch openid fhirUser patient/Encounter.rs"  # no Patient read
+    with deploy(database_url, tmp_path, scope=scope) as ehr:
+        page = Browser().launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert page.status_code == 403
+    assert error_code(page) == "ehr_forbidden"
+
+
+def test_no_token_ever_reaches_the_browser(ehr: Deployment) -> None:
+    browser = Browser()
+    visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    metas = meta_tags(visit.text)
+    browser.get(
+        f"{ehr.flip_url}{metas['flip-api-base']}/visit",
+        headers={"X-Flip-Launch": metas["flip-launch-token"]},
+    )
+    tokens = issued_tokens(ehr)
+    assert tokens, "the sandbox issued tokens"
+    for response in browser.seen:
+        exposed = [response.url, response.text, json.dumps(dict(response.headers))]
+        exposed += [c.value or "" for c in browser.http.cookies]
+        for token in tokens:
+            assert all(token not in text for text in exposed), response.url
+
+
+def issued_tokens(ehr: Deployment) -> list[str]:
+    """Flip's access and refresh tokens, read from its own sealed store."""
+    from smart_app.models import LaunchSession
+    from smart_app.services import services
+
+    with ehr.flip.app_context():
+        from smart_app.db import db
+
+        with db.session() as session:
+            rows = session.query(LaunchSession).all()
+            vault = services().vault
+            found = []
+            for row in rows:
+                sealed = vault.open(row.sealed_tokens)
+                found += [sealed["access_token"], sealed["refresh_token"]]
+                assert sealed["access_token"] not in row.sealed_tokens  # encrypted at rest
+    return [t for t in found if t]
+
+
+def _hidden(html: str) -> dict[str, str]:
+    import re
+    from html import unescape
+
+    return {
+        name: unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    }

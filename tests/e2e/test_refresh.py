@@ -1,0 +1,66 @@
+"""Token refresh through Flip's server-side store, against the sandbox's real tokens."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ehr_sandbox.auth.models import IssuedToken
+from tests.conftest import sandbox_state
+from tests.e2e.deployment import Browser, Deployment, deploy, meta_tags
+
+LIFETIME_S = 2
+
+
+def tokens_issued(ehr: Deployment) -> int:
+    with sandbox_state(ehr.sandbox.app).db.session() as session:
+        return session.scalar(select(func.count()).select_from(IssuedToken)) or 0
+
+
+def api_call(browser: Browser, ehr: Deployment, visit_html: str) -> int:
+    metas = meta_tags(visit_html)
+    response = browser.http.get(
+        f"{ehr.flip_url}{metas['flip-api-base']}/visit",
+        headers={"X-Flip-Launch": metas["flip-launch-token"]},
+        timeout=30,
+    )
+    return response.status_code
+
+
+def test_expired_token_is_refreshed_once_under_concurrent_requests(
+    database_url: str, tmp_path: Path
+) -> None:
+    with deploy(database_url, tmp_path, access_token_lifetime_s=LIFETIME_S) as ehr:
+        browser = Browser()
+        visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+        assert "Maya Jones" in visit.text
+        assert tokens_issued(ehr) == 1
+        time.sleep(LIFETIME_S + 0.5)  # the access token is now expired
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: api_call(browser, ehr, visit.text), range(8)))
+        assert statuses == [200] * 8
+        assert tokens_issued(ehr) == 2  # one refresh, not eight
+
+
+def test_refresh_token_rotation_keeps_the_launch_alive(database_url: str, tmp_path: Path) -> None:
+    with deploy(database_url, tmp_path, access_token_lifetime_s=LIFETIME_S) as ehr:
+        browser = Browser()
+        visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+        for expected_tokens in (2, 3):  # each refresh redeems the previous rotated token
+            time.sleep(LIFETIME_S + 0.2)
+            assert api_call(browser, ehr, visit.text) == 200
+            assert tokens_issued(ehr) == expected_tokens
+
+
+def test_a_401_from_the_ehr_triggers_one_refresh_and_a_retry(
+    database_url: str, tmp_path: Path
+) -> None:
+    with deploy(database_url, tmp_path) as ehr:
+        browser = Browser()
+        visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+        ehr.fault(status=401, count=1, path_prefix="/fhir", methods=["GET", "POST"])
+        assert api_call(browser, ehr, visit.text) == 200
+        assert tokens_issued(ehr) == 2
