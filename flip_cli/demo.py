@@ -38,6 +38,15 @@ def demo_clients(app_url: str) -> dict[str, object]:
     }
 
 
+def flip_registrations(sandbox_url: str) -> dict[str, object]:
+    """Flip's registration with the sandbox, as an integration engineer would write it."""
+    return {
+        "registrations": [
+            {"iss": f"{sandbox_url}/fhir", "client_id": DEMO_CLIENT_ID, "client_type": "public"}
+        ]
+    }
+
+
 def run_demo(*, sandbox_port: int, app_port: int) -> None:
     """Start both servers, seed the sandbox, print the URL, wait for Ctrl-C."""
     sandbox_url = f"http://localhost:{sandbox_port}"
@@ -45,9 +54,16 @@ def run_demo(*, sandbox_port: int, app_port: int) -> None:
     INSTANCE.mkdir(exist_ok=True)
     clients_file = INSTANCE / "sandbox-clients.json"
     clients_file.write_text(json.dumps(demo_clients(app_url), indent=2))
+    registrations_file = INSTANCE / "flip-registrations.json"
+    registrations_file.write_text(json.dumps(flip_registrations(sandbox_url), indent=2))
 
     flip = [sys.executable, "-m", "flip_cli"]
-    env = {**os.environ, "FLIP_ENV": os.environ.get("FLIP_ENV", "development")}
+    env = {
+        **os.environ,
+        "FLIP_ENV": os.environ.get("FLIP_ENV", "development"),
+        "FLIP_PUBLIC_URL": app_url,
+        "FLIP_REGISTRATIONS_FILE": str(registrations_file.resolve()),
+    }
     subprocess.run([*flip, "db", "upgrade"], check=True, env=env)  # noqa: S603
     processes = [
         subprocess.Popen(  # noqa: S603

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import click
 import requests
@@ -53,6 +54,56 @@ def serve(
         if value is not None:
             overrides[key] = value
     run_simple(host, port, create_app(overrides), threaded=True)
+
+
+@sandbox.command("register-client")
+@click.option("--client-id", required=True)
+@click.option("--client-name", default=None, help="Shown on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option(
+    "--client-type", type=click.Choice(["public", "symmetric", "asymmetric"]), default="public"
+)
+@click.option("--client-secret", default=None, help="For symmetric clients.")
+@click.option("--jwks-url", default=None, help="For asymmetric clients.")
+@click.option("--jwks-file", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--database-url", default=None, help="Default: instance/sandbox.sqlite3")
+def register_client(
+    client_id: str,
+    client_name: str | None,
+    redirect_uris: tuple[str, ...],
+    client_type: str,
+    client_secret: str | None,
+    jwks_url: str | None,
+    jwks_file: str | None,
+    database_url: str | None,
+) -> None:
+    """Register (or replace) an app with the sandbox's authorization server."""
+    from ehr_sandbox.auth import register_client as register
+    from ehr_sandbox.auth.clients import ClientRegistrationError
+    from ehr_sandbox.config import load_settings
+    from ehr_sandbox.db import Database
+
+    settings = load_settings({"database_url": database_url} if database_url else None)
+    database = Database(settings.database_url)
+    database.create_all()
+    jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
+    try:
+        with database.session() as session:
+            register(
+                session,
+                client_id=client_id,
+                client_name=client_name or client_id,
+                redirect_uris=list(redirect_uris),
+                client_type=client_type,
+                client_secret=client_secret,
+                jwks=jwks,
+                jwks_url=jwks_url,
+            )
+    except ClientRegistrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        database.dispose()
+    click.echo(f"Registered {client_type} client {client_id}.")
 
 
 @sandbox.command("launch-url")

@@ -20,8 +20,8 @@ def start() -> Response:
     started = services().launches.start(
         request.args.get("iss"), request.args.get("launch"), browser_id=browser_id
     )
-    # A page, not a 302: it first keeps the binding in this tab's sessionStorage, which
-    # survives in a cross-site frame where the browser blocks third-party cookies.
+    # A page, not a 302: it first keeps the binding in this tab's sessionStorage, for
+    # browsers that drop even partitioned cookies in a cross-site frame (see launch.js).
     response = Response(
         render_template(
             "launch_redirect.html",
@@ -46,7 +46,7 @@ def callback() -> Response:
         and not launches.browser_matches(params.get("state", ""), browser_id)
     )
     if needs_tab_binding:
-        # No matching cookie (third-party cookies blocked): ask the tab for its binding.
+        # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("launch_callback.html", params=params))
     binding = params.pop("binding", None)
     launch_id = launches.finish(params, browser_id=browser_id, binding=binding)

@@ -36,8 +36,8 @@ class PendingLaunch(Base):
 
     state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)  # PendingAuthorization, encrypted
-    # Bindings to the browser that started it: a cookie, and a secret in sessionStorage
-    # (which still works in a cross-site frame when third-party cookies are blocked).
+    # Bindings to the browser that started it: a partitioned cookie, and a secret in the
+    # tab's sessionStorage; browsers that block third-party cookies keep one or the other.
     browser_hash: Mapped[str | None] = mapped_column(String(64))
     binding_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[Timestamp] = mapped_column(index=True)

@@ -1,5 +1,7 @@
-// The launch's binding to this tab lives in sessionStorage: it survives inside a
-// cross-site EHR frame even when the browser blocks third-party cookies.
+// A launch is bound to the browser that started it twice over: by a partitioned cookie
+// (Chromium keeps it in a cross-site frame even with third-party cookies blocked) and by
+// a secret in this tab's sessionStorage (partitioned storage, for browsers that drop
+// cookies in frames but keep storage). The callback needs either one.
 (function () {
   "use strict";
   function meta(name) {

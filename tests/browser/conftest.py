@@ -7,27 +7,39 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 CHROMIUM = os.environ.get("FLIP_CHROMIUM", "/usr/bin/chromium")
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless chromium for the whole run."""
+def playwright() -> Iterator[Playwright]:
+    """One Playwright driver for the whole run (it allows only one at a time)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
             "or point FLIP_CHROMIUM at a chromium binary"
         )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch_chromium(playwright: Playwright, *extra_args: str) -> Browser:
+    """The Debian chromium, headless, with the flags this machine needs."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless chromium for the whole run."""
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

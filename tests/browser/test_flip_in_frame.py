@@ -1,0 +1,137 @@
+"""Flip in the sandbox chart's cross-site sidebar frame, in a real chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Frame, Page, Playwright, expect
+
+from ehr_sandbox.demo import build_demo_bundle
+from tests.browser.conftest import launch_chromium
+from tests.e2e.deployment import Deployment, deploy
+
+MIA = ("flip-demo-mia-thompson", "flip-demo-mia-thompson-visit", "Mia Thompson")
+TYLER = ("flip-demo-tyler-brooks", "flip-demo-tyler-brooks-visit", "Tyler Brooks")
+
+
+@pytest.fixture
+def ehr(tmp_path: Path) -> Iterator[Deployment]:
+    """The sandbox with the demo clinic, and Flip, on two sites (localhost, 127.0.0.1)."""
+    with deploy(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path) as deployment:
+        bundle = build_demo_bundle(date.today())
+        seeded = requests.post(deployment.sandbox.open_fhir_base, json=bundle, timeout=30)
+        assert seeded.status_code == 200, seeded.text
+        yield deployment
+
+
+@pytest.fixture(scope="module")
+def cookie_blocking_browser(playwright: Playwright) -> Iterator[Browser]:
+    """A chromium that blocks third-party cookies (the 3PC phase-out test mode)."""
+    browser = launch_chromium(playwright, "--test-third-party-cookie-phaseout")
+    yield browser
+    browser.close()
+
+
+def open_chart(page: Page, ehr: Deployment, person: tuple[str, str, str]) -> Frame:
+    """Open a chart; return Flip's frame once its visit page shows the patient."""
+    patient, encounter, name = person
+    page.goto(f"{ehr.sandbox.url}/chart/{patient}?encounter={encounter}")
+    flip = page.frame_locator("iframe[title='Flip']")
+    expect(flip.locator("[data-patient-name]")).to_have_text(name)
+    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+
+
+def api_patient_name(frame: Frame) -> str:
+    """Call Flip's visit API from inside its frame, as the page's scripts do."""
+    name: str = frame.evaluate(
+        """async () => {
+            const meta = (n) => document.querySelector(`meta[name="${n}"]`).content;
+            const response = await fetch(meta("flip-api-base") + "/visit",
+                {headers: {"X-Flip-Launch": meta("flip-launch-token")}});
+            return (await response.json()).patient.name;
+        }"""
+    )
+    return name
+
+
+@pytest.mark.browser
+def test_chart_runs_flip_in_its_cross_site_sidebar_frame(page: Page, ehr: Deployment) -> None:
+    frame = open_chart(page, ehr, MIA)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mia Thompson")  # EHR banner
+    assert frame.locator("[data-patient-banner]").count() == 0  # the EHR shows its own
+    assert api_patient_name(frame) == "Mia Thompson"
+
+
+@pytest.mark.browser
+def test_flip_works_in_the_frame_with_third_party_cookies_blocked(
+    cookie_blocking_browser: Browser, ehr: Deployment
+) -> None:
+    context = cookie_blocking_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    frame = open_chart(page, ehr, TYLER)
+    # The mode is real: an ordinary cookie set inside the cross-site frame is dropped.
+    stored = frame.evaluate(
+        "() => { document.cookie = 'probe=1; SameSite=None; Secure'; return document.cookie; }"
+    )
+    assert "probe=1" not in stored
+    assert api_patient_name(frame) == "Tyler Brooks"
+    page.reload()
+    frame = open_chart(page, ehr, TYLER)
+    assert api_patient_name(frame) == "Tyler Brooks"
+    context.close()
+
+
+@pytest.mark.browser
+def test_two_tabs_for_two_patients_keep_their_own_patient(
+    browser: Browser, ehr: Deployment
+) -> None:
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.set_default_timeout(15_000)
+    first_frame = open_chart(first, ehr, MIA)
+    second_frame = open_chart(second, ehr, TYLER)
+    for _ in range(2):
+        assert api_patient_name(first_frame) == "Mia Thompson"
+        assert api_patient_name(second_frame) == "Tyler Brooks"
+        # Reload Flip's frame itself (not the chart): each keeps its own launch.
+        for frame in (first_frame, second_frame):
+            frame.evaluate("() => location.reload()")
+        expect(first.frame_locator("iframe").locator("[data-patient-name]")).to_have_text(
+            "Mia Thompson"
+        )
+        expect(second.frame_locator("iframe").locator("[data-patient-name]")).to_have_text(
+            "Tyler Brooks"
+        )
+        first_frame = next(f for f in first.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+        second_frame = next(f for f in second.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    context.close()
+
+
+@pytest.mark.browser
+def test_no_token_reaches_the_page_url_storage_or_cookies(page: Page, ehr: Deployment) -> None:
+    from tests.e2e.test_launch_failures import issued_tokens
+
+    frame = open_chart(page, ehr, MIA)
+    api_patient_name(frame)
+    tokens = issued_tokens(ehr)
+    assert tokens
+    visible = [
+        frame.url,
+        frame.content(),
+        page.content(),
+        # Chromium denies a cross-site frame its storage when third-party cookies are
+        # blocked; where it allows it, nothing there may hold a token either.
+        frame.evaluate(
+            """() => { try { return JSON.stringify({...sessionStorage, ...localStorage}); }
+                       catch (denied) { return ""; } }"""
+        ),
+        str(page.context.cookies()),
+    ]
+    for token in tokens:
+        assert all(token not in text for text in visible)
