@@ -1,0 +1,166 @@
+"""The clinician's items read from the chart: the last plan Flip wrote and the visit reason.
+
+- The last plan: the newest CarePlan about the patient, status `active`, with an identifier
+  in Flip's identifier system (Flip writes one per plan so creates are idempotent). Its
+  activities that are still open (not completed, cancelled, stopped or entered in error;
+  https://hl7.org/fhir/R4/valueset-care-plan-activity-status.html) become items, and so do
+  the active Goals it references or that carry Flip's identifier.
+- The encounter's reasonCode; when the encounter has none, the appointment's.
+Other CarePlans and Goals are ordinary chart data and are left alone, not counted as skips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, tzinfo
+
+from fhir_mappings import codes
+from fhir_mappings.fields import (
+    Resource,
+    Skips,
+    concept_codes,
+    concept_text,
+    dicts,
+    has_identifier,
+    instant,
+    reference,
+    text,
+    valid_resource,
+)
+from fhir_mappings.visit_model import ClinicianItem
+
+log = logging.getLogger(__name__)
+
+CLOSED_ACTIVITY = frozenset({"completed", "cancelled", "stopped", "entered-in-error"})
+
+
+def last_plan(
+    care_plans: list[object], patient_ref: str, zone: tzinfo | None, base: str, skips: Skips
+) -> Resource | None:
+    """The newest active CarePlan Flip wrote for the patient, or None."""
+    system = codes.identifier_system(base)
+    plans: list[Resource] = []
+    for value in care_plans:
+        plan = valid_resource(value, "CarePlan", skips, log)
+        if plan is None or not has_identifier(plan, system):
+            continue
+        if reference(plan.get("subject")) != patient_ref:
+            skips.skip(log, "CarePlan", "subject is not the patient")
+        elif plan.get("status") == "active":
+            plans.append(plan)
+    if not plans:
+        return None
+    return max(plans, key=lambda p: (_plan_date(p, zone), str(p["id"])))
+
+
+def plan_items(
+    plan: Resource | None,
+    goals: list[object],
+    patient_ref: str,
+    base: str,
+    skips: Skips,
+) -> list[ClinicianItem]:
+    """Open activities of the last plan, then its active goals (and Flip's other goals)."""
+    items = list(_activity_items(plan)) if plan else []
+    wanted = {reference(g) for g in dicts(plan.get("goal"))} if plan else set()
+    system = codes.identifier_system(base)
+    seen: set[str] = set()
+    for value in goals:
+        goal = valid_resource(value, "Goal", skips, log)
+        if goal is None:
+            continue
+        ref = f"Goal/{goal['id']}"
+        if ref not in wanted and not has_identifier(goal, system):
+            continue
+        if reference(goal.get("subject")) != patient_ref:
+            skips.skip(log, "Goal", "subject is not the patient")
+            continue
+        words = concept_text(goal.get("description"))
+        if goal.get("lifecycleStatus") != "active" or words is None or ref in seen:
+            continue
+        seen.add(ref)
+        items.append(
+            ClinicianItem(
+                key=f"{ref}#goal",
+                text=words,
+                origin="last-plan-goal",
+                reference=ref,
+                codes=concept_codes(goal.get("description")),
+            )
+        )
+    return items
+
+
+def reason_items(
+    encounter: object | None, appointments: list[object], patient_ref: str, skips: Skips
+) -> list[ClinicianItem]:
+    """The encounter's reasons, else the booked appointment's."""
+    linked: set[str | None] = set()
+    if encounter is not None:
+        resource = valid_resource(encounter, "Encounter", skips, log)
+        if resource is not None:
+            if reference(resource.get("subject")) not in (None, patient_ref):
+                skips.skip(log, "Encounter", "subject is not the patient")
+            else:
+                found = list(_reasons(resource, "Encounter", "encounter-reason"))
+                if found:
+                    return found
+                linked = {reference(a) for a in dicts(resource.get("appointment"))}
+    booked = []
+    for value in appointments:
+        appointment = valid_resource(value, "Appointment", skips, log)
+        if appointment is None:
+            continue
+        actors = {reference(p.get("actor")) for p in dicts(appointment.get("participant"))}
+        if patient_ref not in actors:
+            skips.skip(log, "Appointment", "the patient does not take part")
+            continue
+        booked.append(appointment)
+    # The encounter's own appointment when it names one; otherwise every booked one.
+    chosen = [a for a in booked if f"Appointment/{a['id']}" in linked] or booked
+    return [item for a in chosen for item in _reasons(a, "Appointment", "appointment-reason")]
+
+
+def _activity_items(plan: Resource) -> Iterator[ClinicianItem]:
+    ref = f"CarePlan/{plan['id']}"
+    for number, activity in enumerate(dicts(plan.get("activity"))):
+        detail = activity.get("detail")
+        if not isinstance(detail, dict) or detail.get("status") in CLOSED_ACTIVITY:
+            continue
+        words = text(detail.get("description")) or concept_text(detail.get("code"))
+        if words is None:
+            continue
+        yield ClinicianItem(
+            key=f"{ref}#activity-{number}",
+            text=words,
+            origin="last-plan-activity",
+            reference=ref,
+            codes=concept_codes(detail.get("code")),
+        )
+
+
+def _reasons(resource: Resource, resource_type: str, origin: str) -> Iterator[ClinicianItem]:
+    ref = f"{resource_type}/{resource['id']}"
+    for number, concept in enumerate(dicts(resource.get("reasonCode"))):
+        words = concept_text(concept)
+        if words is not None:
+            yield ClinicianItem(
+                key=f"{ref}#reason-{number}",
+                text=words,
+                origin=origin,
+                reference=ref,
+                codes=concept_codes(concept),
+            )
+
+
+def _plan_date(plan: Resource, zone: tzinfo | None) -> float:
+    # CarePlan.created, else the period start, else the server's lastUpdated.
+    period = plan.get("period")
+    meta = plan.get("meta")
+    when: datetime | None = (
+        instant(plan.get("created"), zone)
+        or (instant(period.get("start"), zone) if isinstance(period, dict) else None)
+        or (instant(meta.get("lastUpdated"), zone) if isinstance(meta, dict) else None)
+    )
+    return when.timestamp() if when else float("-inf")

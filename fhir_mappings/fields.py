@@ -1,0 +1,150 @@
+"""Defensive readers of FHIR JSON fields shared by the mappings, and the skip counter.
+
+Chart data comes from many servers and is sometimes odd: every reader here returns None or
+an empty value instead of raising, so one strange resource never breaks the visit page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+Resource = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Skips:
+    """Counts resources a mapping dropped; the reason goes to the log, never PHI."""
+
+    count: int = 0
+
+    def skip(self, log: logging.Logger, resource_type: str, reason: str) -> None:
+        """Count one dropped resource and log its type and a short reason."""
+        self.count += 1
+        log.info("skipped a %s: %s", resource_type, reason)
+
+
+def valid_resource(
+    value: object, resource_type: str, skips: Skips, log: logging.Logger
+) -> Resource | None:
+    """`value` when it is a `resource_type` that validates as R4 (R4B models), else None."""
+    if not isinstance(value, dict):
+        skips.skip(log, resource_type, "not a JSON object")
+        return None
+    if value.get("resourceType") != resource_type:
+        skips.skip(log, resource_type, "unexpected resourceType")
+        return None
+    try:
+        get_fhir_model_class(resource_type).model_validate(value)
+    except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # ValidationError is a ValueError; the others guard against model quirks on odd input.
+        skips.skip(log, resource_type, f"does not validate as R4 ({type(exc).__name__})")
+        return None
+    if not isinstance(value.get("id"), str):
+        skips.skip(log, resource_type, "no id")
+        return None
+    return value
+
+
+def text(value: object) -> str | None:
+    """A string that has something other than whitespace in it, unchanged; else None."""
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def dicts(value: object) -> Iterator[Resource]:
+    """The JSON objects in a FHIR list (or a single object), skipping anything else."""
+    if isinstance(value, dict):
+        yield value
+    elif isinstance(value, list):
+        yield from (v for v in value if isinstance(v, dict))
+
+
+def reference(value: object) -> str | None:
+    """`Type/id` of a literal Reference (relative or absolute URL), without `_history`."""
+    if not isinstance(value, dict):
+        return None
+    ref = value.get("reference")
+    if not isinstance(ref, str):
+        return None
+    parts = ref.split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) < 2 or not parts[-1] or not parts[-2]:
+        return None
+    return f"{parts[-2]}/{parts[-1]}"
+
+
+def codings(concept: object) -> Iterator[Resource]:
+    """The codings of a CodeableConcept."""
+    if isinstance(concept, dict):
+        yield from dicts(concept.get("coding"))
+
+
+def has_coding(concept: object, system: str, code: str) -> bool:
+    """True when the CodeableConcept carries `system|code`."""
+    return any(c.get("system") == system and c.get("code") == code for c in codings(concept))
+
+
+def concept_codes(concept: object) -> frozenset[str]:
+    """ "system|code" of each coding of a CodeableConcept, for matching."""
+    found = set()
+    for coding in codings(concept):
+        system, code = coding.get("system"), coding.get("code")
+        if isinstance(system, str) and isinstance(code, str):
+            found.add(f"{system}|{code}")
+    return frozenset(found)
+
+
+def concept_text(concept: object) -> str | None:
+    """A CodeableConcept's text, else its first coding display."""
+    if not isinstance(concept, dict):
+        return None
+    return text(concept.get("text")) or next(
+        (t for c in codings(concept) if (t := text(c.get("display")))), None
+    )
+
+
+def has_identifier(resource: Resource, system: str, prefix: str = "") -> bool:
+    """True when the resource has an identifier in `system` whose value starts with `prefix`."""
+    return any(
+        i.get("system") == system
+        and isinstance(i.get("value"), str)
+        and i["value"].startswith(prefix)
+        for i in dicts(resource.get("identifier"))
+    )
+
+
+def instant(value: object, zone: tzinfo | None) -> datetime | None:
+    """A FHIR date or dateTime as an aware datetime (partial dates: midnight in `zone`)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 4:
+            parsed = datetime.combine(date(int(value), 1, 1), time())
+        elif len(value) == 7:
+            parsed = datetime.combine(date(int(value[:4]), int(value[5:7]), 1), time())
+        else:
+            parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # FHIR requires a zone on a dateTime with a time; a date alone is read in the clinic's zone.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def first_given_name(resource: Resource) -> str | None:
+    """The first given name of a Patient or RelatedPerson, preferring the name in use."""
+    names = list(dicts(resource.get("name")))
+    names.sort(key=lambda n: {"usual": 0, "official": 1}.get(str(n.get("use")), 2))
+    for name in names:
+        given = name.get("given")
+        if isinstance(given, list):
+            for part in given:
+                if found := text(part):
+                    return found
+    return None

@@ -1,0 +1,177 @@
+"""The partnering preference: the most recent of its three sources in the chart.
+
+1. The newest pre-visit answer that gives a partnering style or learning preferences (the
+   patient's own answer before a family member's: partnering shifts to the teen).
+2. A US Core Care Experience Preference Observation: LOINC 95541-9, status final or
+   amended, a valueString (https://hl7.org/fhir/us/core/STU7/StructureDefinition-us-core-
+   care-experience-preference.html).
+3. The latest partnering note. Rule: a DocumentReference, status `current`, about the
+   patient, carrying an identifier in Flip's identifier system whose value starts with
+   `partnering-note/`. The identifier, not the note type, decides: the type is configurable
+   per site (default LOINC 11506-3) and Flip's plan-of-care notes share the system.
+   Its words are the first text/plain attachment's base64 `data`.
+Sources are compared by authored / effective / date; the newest wins.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+
+from fhir_mappings import codes
+from fhir_mappings.fields import (
+    Resource,
+    Skips,
+    dicts,
+    has_coding,
+    has_identifier,
+    instant,
+    reference,
+    text,
+    valid_resource,
+)
+from fhir_mappings.questionnaire import partnering_style_display
+from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers
+
+log = logging.getLogger(__name__)
+
+FINAL = frozenset({"final", "amended", "corrected"})
+
+
+def latest_preference(
+    *,
+    answers: Iterable[PreVisitAnswers],
+    observations: list[object],
+    document_references: list[object],
+    patient_ref: str,
+    zone: tzinfo | None,
+    base: str,
+    skips: Skips,
+) -> PartneringPreference | None:
+    """The most recent partnering preference across answers, Observations and notes."""
+    candidates = [
+        c
+        for c in (
+            answers_to_preference(answers),
+            *(observation_to_preference(o, patient_ref, zone, skips) for o in observations),
+            *(note_to_preference(d, patient_ref, zone, base, skips) for d in document_references),
+        )
+        if c is not None
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: _timestamp(c.recorded))
+
+
+def answers_to_preference(answers: Iterable[PreVisitAnswers]) -> PartneringPreference | None:
+    """The preference in the newest answers that give one, the patient's own first."""
+    giving = [a for a in answers if a.partnering_style or a.learning_preferences]
+    if not giving:
+        return None
+    own = [a for a in giving if not a.is_family]
+    chosen = max(own or giving, key=lambda a: _timestamp(a.authored))
+    return PartneringPreference(
+        style=chosen.partnering_style,
+        style_display=(
+            partnering_style_display(chosen.partnering_style) if chosen.partnering_style else None
+        ),
+        learning_preferences=chosen.learning_preferences,
+        text=None,
+        source="questionnaire",
+        recorded=chosen.authored,
+        recorded_by=chosen.author_display,
+    )
+
+
+def observation_to_preference(
+    value: object, patient_ref: str, zone: tzinfo | None, skips: Skips
+) -> PartneringPreference | None:
+    """A Care Experience Preference Observation as a preference; other Observations: None."""
+    resource = valid_resource(value, "Observation", skips, log)
+    if resource is None:
+        return None
+    if not has_coding(resource.get("code"), codes.LOINC, codes.CARE_EXPERIENCE_PREFERENCE):
+        return None  # any other Observation is ordinary chart data, not a skip
+    words = text(resource.get("valueString"))
+    if reference(resource.get("subject")) != patient_ref:
+        skips.skip(log, "Observation", "subject is not the patient")
+        return None
+    if resource.get("status") not in FINAL or words is None:
+        skips.skip(log, "Observation", "not a final care experience preference with a string")
+        return None
+    period = resource.get("effectivePeriod")
+    recorded = (
+        instant(resource.get("effectiveDateTime"), zone)
+        or (instant(period.get("start"), zone) if isinstance(period, dict) else None)
+        or instant(resource.get("issued"), zone)
+    )
+    return PartneringPreference(
+        style=None,
+        style_display=None,
+        learning_preferences=(),
+        text=words,
+        source="observation",
+        recorded=recorded,
+        recorded_by=_performer_display(resource.get("performer")),
+    )
+
+
+def note_to_preference(
+    value: object, patient_ref: str, zone: tzinfo | None, base: str, skips: Skips
+) -> PartneringPreference | None:
+    """A partnering note as a preference; other DocumentReferences: None."""
+    resource = valid_resource(value, "DocumentReference", skips, log)
+    if resource is None:
+        return None
+    system = codes.identifier_system(base)
+    if not has_identifier(resource, system, codes.PARTNERING_NOTE_PREFIX):
+        return None  # someone else's note: ordinary chart data, not a skip
+    if reference(resource.get("subject")) != patient_ref:
+        skips.skip(log, "DocumentReference", "subject is not the patient")
+        return None
+    words = _plain_text(resource)
+    if resource.get("status") != "current" or words is None:
+        skips.skip(log, "DocumentReference", "not a current note with a text/plain attachment")
+        return None
+    return PartneringPreference(
+        style=None,
+        style_display=None,
+        learning_preferences=(),
+        text=words,
+        source="note",
+        recorded=instant(resource.get("date"), zone),
+        recorded_by=_performer_display(resource.get("author")),
+    )
+
+
+def _timestamp(when: datetime | None) -> float:
+    # An undated source loses to any dated one.
+    return when.timestamp() if when else float("-inf")
+
+
+def _plain_text(resource: Resource) -> str | None:
+    for content in dicts(resource.get("content")):
+        attachment = content.get("attachment")
+        if not isinstance(attachment, dict):
+            continue
+        content_type = attachment.get("contentType")
+        data = attachment.get("data")
+        if not isinstance(content_type, str) or not isinstance(data, str):
+            continue
+        if content_type.split(";")[0].strip().lower() != "text/plain":
+            continue
+        try:
+            return text(base64.b64decode(data, validate=True).decode("utf-8"))
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+    return None
+
+
+def _performer_display(value: object) -> str | None:
+    for ref in dicts(value):
+        if found := text(ref.get("display")):
+            return found
+    return None

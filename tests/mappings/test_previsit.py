@@ -1,0 +1,185 @@
+"""Reading pre-visit answers: who answered, in their own words, latest per respondent."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from fhir_mappings.visit_model import Respondent
+from tests.mappings.builders import (
+    PATIENT_ID,
+    VISIT_START,
+    patient,
+    read,
+    related_person,
+    response,
+)
+
+MOM = "RelatedPerson/mom"
+DAD = "RelatedPerson/dad"
+TEEN = f"Patient/{PATIENT_ID}"
+FAMILY = [related_person("mom", "MTH", "Dana"), related_person("dad", "FTH", "Luis")]
+
+
+def test_teen_mom_and_dad_each_answer_newest_first_in_their_own_words() -> None:
+    responses = [
+        response("qr-teen", TEEN, 2, concern="Can I go to lacrosse camp without my vest?"),
+        response("qr-mom", MOM, 3, concern="worried about her weight gain  "),
+        response("qr-dad", DAD, 1, no_concern=True, respondent="parent"),
+    ]
+    inputs = read(questionnaire_responses=responses, related_persons=FAMILY)
+    assert [a.response_id for a in inputs.answers] == ["qr-dad", "qr-teen", "qr-mom"]
+    by_id = {a.response_id: a for a in inputs.answers}
+    assert by_id["qr-teen"].author_display == "Maya"
+    assert by_id["qr-teen"].respondent is Respondent.PATIENT
+    assert not by_id["qr-teen"].is_family
+    assert by_id["qr-mom"].author_display == "mom"
+    assert by_id["qr-mom"].respondent is Respondent.PARENT
+    # Never trimmed or paraphrased: exactly what mom typed.
+    assert by_id["qr-mom"].number_one_concern == "worried about her weight gain  "
+    assert by_id["qr-dad"].author_display == "dad"
+    assert inputs.skipped == 0
+
+
+def test_no_current_concern_is_recorded_as_an_answer() -> None:
+    inputs = read(questionnaire_responses=[response("qr-1", TEEN, 1, no_concern=True)])
+    (answers,) = inputs.answers
+    assert answers.number_one_concern is None
+    assert answers.no_current_concern is True
+
+
+def test_a_written_concern_wins_over_a_ticked_no_concern_box() -> None:
+    inputs = read(
+        questionnaire_responses=[response("qr-1", TEEN, 1, concern="My wedding", no_concern=True)]
+    )
+    assert inputs.answers[0].number_one_concern == "My wedding"
+    assert inputs.answers[0].no_current_concern is False
+
+
+def test_only_the_latest_answer_per_respondent_counts_and_amended_is_read() -> None:
+    responses = [
+        response("old", TEEN, 5, concern="Insurance at 26"),
+        response("new", TEEN, 1, status="amended", concern="Insurance at 26, and refills"),
+    ]
+    inputs = read(questionnaire_responses=responses)
+    assert [a.number_one_concern for a in inputs.answers] == ["Insurance at 26, and refills"]
+    assert inputs.skipped == 0  # a superseded answer is not malformed
+
+
+@pytest.mark.parametrize(
+    ("label", "resource"),
+    [
+        ("outside the window", response("x", TEEN, 15, concern="old news")),
+        ("after the visit started", response("x", TEEN, -0.1, concern="too late")),
+        ("wrong patient", response("x", TEEN, 1, subject="Patient/other", concern="private words")),
+        ("in progress", response("x", TEEN, 1, status="in-progress", concern="draft")),
+        ("another questionnaire", response("x", TEEN, 1, questionnaire="http://x.org/Q/phq9")),
+        ("no status", {**response("x", TEEN, 1), "status": None}),
+        ("a practitioner wrote it", response("x", "Practitioner/dr", 1, concern="private words")),
+        (
+            "another family's parent",
+            response("x", "RelatedPerson/neighbour", 1, concern="private words"),
+        ),
+    ],
+)
+def test_responses_that_do_not_belong_to_this_visit_are_skipped(
+    label: str, resource: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    other_family = related_person("neighbour", "MTH", "Zoe", patient_id="someone-else")
+    with caplog.at_level(logging.INFO):
+        inputs = read(
+            questionnaire_responses=[resource],
+            related_persons=[*FAMILY, other_family],
+        )
+    assert inputs.answers == (), label
+    assert inputs.skipped == 2  # the response and the other family's RelatedPerson
+    # The log names the resource type and a reason, never the person's words or ids.
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages and all(m.startswith("skipped a") for m in messages)
+    for secret in ("private words", "neighbour", PATIENT_ID, "Zoe", "Rivera"):
+        assert not any(secret in m for m in messages)
+
+
+def test_the_window_edge_counts_and_dates_are_read_in_the_clinic_zone() -> None:
+    # 14 days before a visit the day after the clock change: still inside, in clinic days.
+    edge = response("edge", TEEN, 14, concern="Right at the edge")
+    date_only = {**response("day", MOM, 0), "authored": "2025-11-01"}
+    inputs = read(questionnaire_responses=[edge, date_only], related_persons=FAMILY)
+    assert [a.response_id for a in inputs.answers] == ["day", "edge"]
+    day = inputs.answers[0].authored
+    assert day is not None and day.isoformat() == "2025-11-01T00:00:00-04:00"
+
+
+def test_a_site_questionnaire_is_read_through_its_link_id_map() -> None:
+    site = "https://portal.example.net/Questionnaire/cf-previsit"
+    items = [
+        {"linkId": "q1", "answer": [{"valueString": "Home spirometer numbers are dropping"}]},
+        {"linkId": "grp", "item": [{"linkId": "q9", "answer": [{"valueBoolean": False}]}]},
+    ]
+    resource = response("site-1", TEEN, 2, questionnaire=f"{site}|7", items=items)
+    unmapped = read(questionnaire_responses=[resource])
+    assert unmapped.answers == () and unmapped.skipped == 1
+    inputs = read(
+        questionnaire_responses=[resource],
+        questionnaire_urls=[site],
+        linkid_map={"q1": "number-one-concern", "q9": "share-with-family"},
+    )
+    (answers,) = inputs.answers
+    assert answers.number_one_concern == "Home spirometer numbers are dropping"
+    assert answers.share_with_family is False
+
+
+def test_all_answers_are_read_with_defaults_when_left_blank() -> None:
+    full = response(
+        "full",
+        TEEN,
+        1,
+        concern="I Google everything",
+        others=("Surgery?", "  ", "Cost of care"),
+        style="research-and-bring-ideas",
+        learning=("read-myself", "read-myself", "written"),
+        language="es",
+        share=False,
+    )
+    (answers,) = read(questionnaire_responses=[full]).answers
+    assert answers.other_concerns == ("Surgery?", "Cost of care")
+    assert answers.partnering_style == "research-and-bring-ideas"
+    assert answers.learning_preferences == ("read-myself", "written")
+    assert answers.language == "es"
+    assert answers.share_with_family is False
+    (blank,) = read(questionnaire_responses=[response("b", TEEN, 1)]).answers
+    assert blank.share_with_family is True and blank.number_one_concern is None
+    assert blank.no_current_concern is False
+
+
+def test_author_display_uses_family_words_then_names() -> None:
+    family = [
+        related_person("g", "GUARD", "Kim"),
+        related_person("p", "PRN", "Wei"),
+        related_person("aunt", "AUNT", "Rosa"),
+    ]
+    responses = [
+        response("r-g", "RelatedPerson/g", 1),
+        response("r-p", "RelatedPerson/p", 2),
+        response("r-aunt", "RelatedPerson/aunt", 3),
+    ]
+    inputs = read(questionnaire_responses=responses, related_persons=family)
+    shown = {a.response_id: (a.author_display, a.respondent) for a in inputs.answers}
+    assert shown == {
+        "r-g": ("guardian", Respondent.PARENT),
+        "r-p": ("parent", Respondent.PARENT),
+        "r-aunt": ("Rosa", Respondent.OTHER),
+    }
+
+
+def test_without_the_patient_resource_the_patient_is_named_generically() -> None:
+    inputs = read(questionnaire_responses=[response("r", TEEN, 1)], patient=None)
+    assert inputs.answers[0].author_display == "the patient"
+    other = read(questionnaire_responses=[response("r", TEEN, 1)], patient=patient("Zed", "x"))
+    assert other.answers[0].author_display == "the patient"
+
+
+def test_a_naive_visit_start_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        read(visit_start=VISIT_START.replace(tzinfo=None))
