@@ -12,6 +12,7 @@ import uuid
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from ehr_sandbox.demo.previsit import previsit_resources
 from ehr_sandbox.demo.stories import (
     CARE_TEAM,
     STORIES,
@@ -101,9 +102,10 @@ def practitioner(clinician: Clinician) -> Resource:
 def patient_resources(
     person: PatientStory, today: date, zone: tzinfo | None, *, first_visit: bool
 ) -> list[Resource]:
-    """Everything about one patient: demographics, family, condition, visit, data."""
+    """Everything about one patient: family, condition, visit, data, pre-visit answers."""
     resources = [_patient(person, today)]
-    resources += [_related_person(person, p, n) for n, p in enumerate(person.parents, 1)]
+    family = [_related_person(person, p, n) for n, p in enumerate(person.parents, 1)]
+    resources += family
     resources.append(_condition(person))
     start = datetime.combine(today, time.fromisoformat(person.visit_time), zone)
     resources.append(_appointment(person, start))
@@ -111,6 +113,8 @@ def patient_resources(
     resources += [
         _observation(person, m, n, today, zone) for n, m in enumerate(person.measurements, 1)
     ]
+    parent_ids = [str(r["id"]) for r in family]
+    resources += previsit_resources(person, patient_id(person), parent_ids, today, zone)
     return resources
 
 

@@ -3,8 +3,9 @@
 Every person here is invented. The stories are drawn from the coproduction focus-group
 study (`shared/seed/coproduction-focus-group-study.txt`): the infant living hours away,
 the teen travelling for lacrosse, the 25-year-old losing insurance at 26, the wedding,
-the raw home-monitoring data. Clinical values are plausible, never real. The next issue
-adds each person's pre-visit answers here, so a row keeps the whole story in one place.
+the raw home-monitoring data. Clinical values are plausible, never real. Each row also
+holds the person's pre-visit answers (what the teen, and separately a parent, typed into
+the portal before the visit), so a row keeps the whole story in one place.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
+class PreVisitAnswer:
+    """One pre-visit QuestionnaireResponse: `by` 0 is the patient, n the story's n-th parent."""
+
+    by: int
+    days_ago: int  # authored at 19:30 local time, this many days before the visit
+    concern: str | None = None  # the number ONE concern, in the person's own words
+    no_concern: bool = False  # "I have no current concerns or goals"
+    others: tuple[str, ...] = ()
+    partnering: str | None = None  # a code of Flip's partnering-style CodeSystem
+    learning: tuple[str, ...] = ()  # codes of Flip's learning-preference CodeSystem
+    share_with_family: bool = True  # False: a teen keeps answers for the care team only
+
+
+@dataclass(frozen=True, slots=True)
 class PatientStory:
     """One synthetic patient, their family, diagnosis and today's visit."""
 
@@ -79,6 +94,9 @@ class PatientStory:
     story: str  # why this person is in the demo (shown to testers, not in FHIR)
     parents: tuple[Parent, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    previsit: tuple[PreVisitAnswer, ...] = ()  # none at all for some people
+    # A US Core care experience preference already in the chart, in the clinician's words.
+    care_preference: str | None = None
     city: str = "Lebanon"
     state: str = "NH"
 
@@ -111,6 +129,10 @@ STORIES: tuple[PatientStory, ...] = (
         ),
         measurements=(Measurement("weight", 6.4, 0), Measurement("weight", 6.1, 21)),
         city="Colebrook",
+        previsit=(
+            PreVisitAnswer(1, 2, "I'm worried about her weight gain. Is she getting enough?"),
+            PreVisitAnswer(2, 3, "We live three hours away. What do we do if she gets sick again?"),
+        ),
     ),
     PatientStory(
         "leo-marchetti",
@@ -126,6 +148,7 @@ STORIES: tuple[PatientStory, ...] = (
         "A child starting first grade; his father wonders how to do treatments at school.",
         parents=(Parent("Marco", "Marchetti", "male", "FTH"),),
         measurements=(Measurement("weight", 20.5, 0), Measurement("fev1_pct", 96, 0)),
+        previsit=(PreVisitAnswer(1, 4, "How does he do his treatments and enzymes at school?"),),
     ),
     PatientStory(
         "sofia-haddad",
@@ -160,6 +183,12 @@ STORIES: tuple[PatientStory, ...] = (
             Measurement("fev1_pct", 92, 91),
             Measurement("weight", 58.2, 0),
         ),
+        previsit=(
+            PreVisitAnswer(
+                0, 1, "Lacrosse travel this summer. I don't want to bring the vest on the bus."
+            ),
+            PreVisitAnswer(1, 2, "His lung numbers dropped and he skips the vest most nights."),
+        ),
     ),
     PatientStory(
         "jack-oconnell",
@@ -179,6 +208,14 @@ STORIES: tuple[PatientStory, ...] = (
             Measurement("fev1_pct", 79, 84),
             Measurement("weight", 63.0, 0),
         ),
+        previsit=(
+            PreVisitAnswer(
+                0,
+                3,
+                "I hold in my cough at school so nobody notices. Is that bad for my lungs?",
+                share_with_family=False,
+            ),
+        ),
     ),
     PatientStory(
         "ethan-kowalski",
@@ -194,6 +231,15 @@ STORIES: tuple[PatientStory, ...] = (
         "His parent's employer is ending their health insurance; the social worker is helping.",
         parents=(Parent("Linda", "Kowalski", "female", "MTH"),),
         measurements=(Measurement("fev1_pct", 88, 0), Measurement("weight", 66.5, 0)),
+        previsit=(
+            PreVisitAnswer(
+                0,
+                2,
+                "My mom's work insurance is ending. Will I still get my meds?",
+                partnering="bring-questions",
+                learning=("talk-it-through",),
+            ),
+        ),
     ),
     PatientStory(
         "mia-thompson",
@@ -209,6 +255,9 @@ STORIES: tuple[PatientStory, ...] = (
         "A 25-and-a-half-year-old whose insurance on her parent's plan ends at 26.",
         measurements=(Measurement("fev1_pct", 74, 0), Measurement("weight", 54.1, 0)),
         city="Manchester",
+        previsit=(
+            PreVisitAnswer(0, 5, "I don't have insurance when I turn 26. What about my modulator?"),
+        ),
     ),
     PatientStory(
         "daniel-ng",
@@ -231,6 +280,14 @@ STORIES: tuple[PatientStory, ...] = (
             Measurement("weight", 70.2, 0),
         ),
         city="Concord",
+        previsit=(
+            PreVisitAnswer(
+                0,
+                1,
+                "My home spirometer numbers have dropped all week. I can send you the readings.",
+                learning=("pictures-or-video",),
+            ),
+        ),
     ),
     PatientStory(
         "rosa-alvarez",
@@ -245,6 +302,9 @@ STORIES: tuple[PatientStory, ...] = (
         "CF-related diabetes follow-up; weight and diet review",
         "An adult who prefers not to be as active a partner and likes to hear from her doctor.",
         measurements=(Measurement("weight", 57.9, 0), Measurement("fev1_pct", 58, 30)),
+        care_preference=(
+            "Prefers not to be as active a partner; likes to hear more from her doctor first."
+        ),
     ),
     PatientStory(
         "noah-bennett",
@@ -260,6 +320,10 @@ STORIES: tuple[PatientStory, ...] = (
         "A young teen taking over from his father, who usually does the talking.",
         parents=(Parent("Paul", "Bennett", "male", "FTH"),),
         measurements=(Measurement("weight", 41.3, 0), Measurement("weight", 40.1, 120)),
+        previsit=(
+            PreVisitAnswer(0, 2, "Can I go on the school ski trip?"),
+            PreVisitAnswer(1, 2, no_concern=True),
+        ),
     ),
     PatientStory(
         "lily-chen",
@@ -275,6 +339,10 @@ STORIES: tuple[PatientStory, ...] = (
         "A teen with no current concern; her parent answers the questions too.",
         parents=(Parent("Wei", "Chen", "female", "PRN"),),
         measurements=(Measurement("weight", 52.6, 0),),
+        previsit=(
+            PreVisitAnswer(0, 1, no_concern=True),
+            PreVisitAnswer(1, 4, "Her labs were good. Can we space out the visits?"),
+        ),
     ),
     PatientStory(
         "hannah-price",
@@ -291,6 +359,15 @@ STORIES: tuple[PatientStory, ...] = (
         measurements=(Measurement("weight", 61.0, 0), Measurement("weight", 63.4, 60)),
         city="Burlington",
         state="VT",
+        previsit=(
+            PreVisitAnswer(
+                0,
+                3,
+                "My wedding is in two months. How do I keep from flaring that day?",
+                partnering="talk-options",
+                learning=("written",),
+            ),
+        ),
     ),
     PatientStory(
         "marcus-johnson",
@@ -305,6 +382,16 @@ STORIES: tuple[PatientStory, ...] = (
         "Crohn's follow-up; imaging results; surgical consult question",
         "An adult who Googles everything and brings it to talk about; worried about surgery.",
         measurements=(Measurement("weight", 78.4, 0),),
+        previsit=(
+            PreVisitAnswer(
+                0,
+                1,
+                "Do I need surgery? I Google everything and I'm bringing what I found.",
+                others=("What does the new biologic cost?",),
+                partnering="research-and-bring-ideas",
+                learning=("read-myself",),
+            ),
+        ),
     ),
 )
 
