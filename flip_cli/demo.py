@@ -18,6 +18,8 @@ import click
 import requests
 
 from ehr_sandbox.demo import build_demo_bundle
+from fhir_mappings.questionnaire import build_code_systems, build_questionnaire
+from smart_app.config import Settings
 
 INSTANCE = Path("instance")
 DEMO_CLIENT_ID = "flip-demo"
@@ -120,8 +122,32 @@ def _wait_for(url: str) -> None:
     raise click.ClickException(f"{url} did not answer within {START_TIMEOUT_S} s.")
 
 
+def publication_bundle(canonical_base: str) -> dict[str, object]:
+    """Flip's Questionnaire and CodeSystems as a transaction of PUTs (idempotent)."""
+    resources = [build_questionnaire(canonical_base), *build_code_systems(canonical_base)]
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": resource,
+                "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"},
+            }
+            for resource in resources
+        ],
+    }
+
+
 def _seed(open_fhir_base: str) -> None:
+    _post_bundle(
+        open_fhir_base, publication_bundle(Settings().canonical_base), "Flip's Questionnaire"
+    )
     bundle = build_demo_bundle(date.today())
+    _post_bundle(open_fhir_base, bundle, "the demo data")
+    click.echo(f"Installed Flip's Questionnaire; seeded {len(bundle['entry'])} demo resources.")
+
+
+def _post_bundle(open_fhir_base: str, bundle: dict[str, object], what: str) -> None:
     response = requests.post(
         open_fhir_base,
         json=bundle,
@@ -129,5 +155,4 @@ def _seed(open_fhir_base: str) -> None:
         timeout=60,
     )
     if not response.ok:
-        raise click.ClickException(f"Seeding the demo data failed: {response.text[:500]}")
-    click.echo(f"Seeded {len(bundle['entry'])} demo resources.")
+        raise click.ClickException(f"Loading {what} failed: {response.text[:500]}")

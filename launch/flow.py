@@ -138,13 +138,16 @@ class SmartClient:
             )
         tokens = tokens_from_response(response)
         if tokens.id_token is not None:
-            self._id_tokens.validate(
+            claims = self._id_tokens.validate(
                 tokens.id_token,
                 configuration=configuration,
                 iss=registration.iss,
                 client_id=registration.client_id,
                 nonce=pending.nonce,
             )
+            # SMART puts fhirUser in the id_token; some servers echo it in the response too.
+            if "fhirUser" not in response and isinstance(claims.get("fhirUser"), str):
+                response = {**response, "fhirUser": claims["fhirUser"]}
         context = context_from_token_response(
             registration.iss, response, requested_scope=pending.scope
         )

@@ -7,6 +7,7 @@ so a hostile or misconfigured server cannot make Flip send its token elsewhere.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ from launch.fhir_errors import (
     FhirTemporaryError,
     FhirUnauthorized,
 )
+
+log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT_S = 15.0
@@ -49,7 +52,9 @@ class SearchRequest:
     """One search: `resource_type?params`."""
 
     resource_type: str
-    params: Mapping[str, str]
+    params: Mapping[str, str] | Sequence[tuple[str, str]]
+    # Optional data (a server that cannot answer this search) must not sink the page.
+    optional: bool = False
 
     def relative_url(self) -> str:
         """The search as a relative URL, for a batch entry."""
@@ -122,7 +127,16 @@ class FhirGateway:
         if use_batch:
             return self._batch(requests_)
         with ThreadPoolExecutor(max_workers=min(8, len(requests_))) as pool:
-            return list(pool.map(self.search, requests_))
+            return list(pool.map(self._search_tolerating_optional, requests_))
+
+    def _search_tolerating_optional(self, request: SearchRequest) -> list[dict[str, Any]]:
+        try:
+            return self.search(request)
+        except FhirFatalError as exc:
+            if not request.optional or isinstance(exc, FhirUnauthorized):
+                raise
+            log.warning("optional %s search refused (HTTP %s)", request.resource_type, exc.status)
+            return []
 
     def _batch(self, requests_: Sequence[SearchRequest]) -> list[list[dict[str, Any]]]:
         bundle = {
@@ -137,9 +151,12 @@ class FhirGateway:
             status = str((entry.get("response") or {}).get("status", ""))
             inner = entry.get("resource") or {}
             if not status.startswith("2"):
-                raise _error_for(
-                    int(status[:3] or 500), inner, f"batch search {request.resource_type}"
-                )
+                error = _error_for(int(status[:3] or 500), inner, f"search {request.resource_type}")
+                if not request.optional or not isinstance(error, FhirFatalError):
+                    raise error
+                log.warning("optional %s search refused (%s)", request.resource_type, status)
+                results.append([])
+                continue
             page = _entries(inner)
             next_url = self._next_link(inner)
             if next_url:  # the rest of a long result, page by page

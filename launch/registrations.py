@@ -8,7 +8,9 @@
   "client_secret": "... (symmetric)",
   "private_key_file": "keys/flip-es384.jwk.json (asymmetric: a private JWK)",
   "signing_alg": "RS384" | "ES384",
-  "scope": "launch openid fhirUser ..."
+  "scope": "launch openid fhirUser ...",
+  "site_questionnaires": ["https://portal.example.org/Questionnaire/previsit"],
+  "linkid_map": {"q1": "number-one-concern"}
 }]}
 ```
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,10 @@ class Registration:
     signing_alg: str = "ES384"
     scope: str = DEFAULT_SCOPE
     standalone_scope: str | None = None
+    # A site whose portal has its own pre-visit questionnaire: its canonical URLs, and
+    # its linkIds mapped to Flip's (e.g. {"q1": "number-one-concern"}).
+    site_questionnaires: tuple[str, ...] = ()
+    linkid_map: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -128,6 +134,8 @@ def _parse_entry(file: Path, index: int, entry: Any) -> Registration:
         signing_alg=signing_alg,
         scope=entry.get("scope", DEFAULT_SCOPE),
         standalone_scope=entry.get("standalone_scope"),
+        site_questionnaires=tuple(entry.get("site_questionnaires", ())),
+        linkid_map=dict(entry.get("linkid_map", {})),
     )
 
 

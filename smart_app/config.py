@@ -36,6 +36,10 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     # JSON file of EHR registrations keyed by iss.
     registrations_file: str | None = None
+    # Pre-visit answers count when sent this many days before the visit.
+    previsit_window_days: int = 14
+    # Base of Flip's canonical URLs: its Questionnaire, CodeSystems and identifier system.
+    canonical_base: str = "https://flip.example.org/fhir"
 
     @property
     def is_production(self) -> bool:
@@ -62,11 +66,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigurationError(f"Flip cannot start in production without {names}.")
     # Outside production a missing secret is generated for this process only: a restart
     # signs out every launch, which is what a developer expects of a dev server.
-    generated = {
-        "secret_key": settings.secret_key or secrets.token_urlsafe(32),
-        "token_encryption_key": settings.token_encryption_key or Fernet.generate_key().decode(),
-    }
-    settings = replace(settings, **generated)
+    settings = replace(
+        settings,
+        secret_key=settings.secret_key or secrets.token_urlsafe(32),
+        token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
+    )
     try:
         Fernet(settings.token_encryption_key or "")
     except ValueError as exc:

@@ -28,6 +28,7 @@ from launch.fhir_errors import (
     FhirTemporaryError,
     FhirUnauthorized,
 )
+from smart_app.agenda_api import InvalidRequest
 from smart_app.launches import LaunchNotFound
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def describe(error: Exception) -> Failure:
             "Open Flip again from the chart. If it keeps failing, tell your administrator "
             "Flip's registration with this EHR (client id, secret or key) needs checking.",
         )
+    if isinstance(error, InvalidRequest):
+        return Failure(400, "invalid_request", "Flip couldn't use that", str(error), str(error))
     if isinstance(error, LaunchNotFound):
         return Failure(401, "launch_ended", "This Flip session has ended", str(error), error.advice)
     if isinstance(error, FhirUnauthorized):
@@ -113,6 +116,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(LaunchError, _handle)
     app.register_error_handler(FhirError, _handle)
+    app.register_error_handler(InvalidRequest, _handle)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
 

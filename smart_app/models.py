@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import DateTime, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smart_app.db import Base
@@ -56,3 +56,19 @@ class LaunchSession(Base):
     browser_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[Timestamp]
     expires_at: Mapped[Timestamp] = mapped_column(index=True)
+
+
+class VisitDraft(Base):
+    """The clinician's agenda changes for one encounter, kept as they happen (sealed)."""
+
+    __tablename__ = "visit_draft"
+    __table_args__ = (UniqueConstraint("iss", "patient", "encounter", "user_ref"),)
+
+    id: Mapped[IntPk]
+    iss: Mapped[str] = mapped_column(String(500))
+    patient: Mapped[FhirId]
+    encounter: Mapped[FhirId]  # "" when the launch has no encounter
+    user_ref: Mapped[str] = mapped_column(String(200))  # fhirUser, e.g. Practitioner/123
+    sealed_state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[Timestamp]

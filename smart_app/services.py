@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 
@@ -10,9 +11,11 @@ from launch.flow import SmartClient
 from launch.gateway import FhirGateway, retrying_session
 from launch.registrations import Registrations, load_registrations
 from smart_app.config import Settings
+from smart_app.drafts import DraftStore
+from smart_app.ehr_style import EhrStyles
 from smart_app.launches import LaunchService, OpenLaunch
 from smart_app.vault import Vault
-from smart_app.visit import Capabilities
+from smart_app.visit import Capabilities, VisitReader
 
 EXTENSION_KEY = "flip_services"
 
@@ -25,10 +28,24 @@ class Services:
     vault: Vault
     launches: LaunchService
     capabilities: Capabilities
+    drafts: DraftStore
+    styles: EhrStyles
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
         return FhirGateway(opened.context.iss, opened.tokens, http=self.launches.client.http)
+
+    def visit_reader(self, opened: OpenLaunch) -> VisitReader:
+        """Reads the visit of one launch."""
+        return VisitReader(
+            gateway=self.gateway(opened),
+            context=opened.context,
+            registration=self.launches.client.registrations.find(opened.context.iss),
+            capabilities=self.capabilities,
+            drafts=self.drafts,
+            canonical_base=self.settings.canonical_base,
+            window=timedelta(days=self.settings.previsit_window_days),
+        )
 
 
 def build_services(settings: Settings) -> Services:
@@ -46,6 +63,8 @@ def build_services(settings: Settings) -> Services:
         vault=vault,
         launches=LaunchService(client, vault),
         capabilities=Capabilities(),
+        drafts=DraftStore(vault),
+        styles=EhrStyles(http),
     )
 
 

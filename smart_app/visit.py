@@ -1,33 +1,63 @@
-"""The visit page's data: the launch's patient and encounter, read in one round trip."""
+"""The visit: everything the page shows, read from the chart in one round trip.
+
+The searches go out as one `batch` Bundle where the server's CapabilityStatement lists
+batch, else in parallel (never one after another); fhir_mappings turns the results into
+the visit model, and the flip orders it with the clinician's draft.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fhir_mappings import codes
 from fhir_mappings.patient import (
     EncounterSummary,
     PatientSummary,
     encounter_to_summary,
     patient_to_summary,
 )
+from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
+from fhir_mappings.visit_reading import read_visit
 from launch.context import LaunchContext
 from launch.fhir_errors import FhirFatalError
 from launch.gateway import FhirGateway, SearchRequest
+from launch.registrations import Registration
+from smart_app.agenda import AgendaItem, build_agenda
+from smart_app.drafts import DraftKey, DraftStore, SavedDraft
 
 CAPABILITIES_TTL_S = 3600.0
+SEARCH_COUNT = "50"
 
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """What the visit page shows: who, which encounter, and how to display them."""
+    """What the visit page shows."""
 
     patient: PatientSummary
     encounter: EncounterSummary | None
     need_patient_banner: bool
     smart_style_url: str | None
+    answers: tuple[PreVisitAnswers, ...]
+    preference: PartneringPreference | None
+    agenda: list[AgendaItem]
+    draft: SavedDraft
+    visit_start: datetime
+
+    @property
+    def headline(self) -> AgendaItem | None:
+        """The number-one concern to show first: the patient's own, else the family's."""
+        own = [i for i in self.agenda if i.number_one]
+        said = own or [i for i in self.agenda if i.origin == "previsit"]
+        return said[0] if said else None
+
+    @property
+    def no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
+        """Respondents who said they have no current concern (a valid answer)."""
+        return tuple(a for a in self.answers if a.no_current_concern)
 
 
 class Capabilities:
@@ -54,25 +84,149 @@ class Capabilities:
         return supported
 
 
-def load_visit(gateway: FhirGateway, context: LaunchContext, capabilities: Capabilities) -> Visit:
-    """Read the launch's patient and encounter (one batch where the server allows)."""
-    assert context.patient is not None  # a launch without a patient is refused at callback
-    searches = [SearchRequest("Patient", {"_id": context.patient})]
-    if context.encounter:
-        searches.append(
-            SearchRequest("Encounter", {"_id": context.encounter, "patient": context.patient})
+@dataclass(frozen=True, slots=True)
+class VisitReader:
+    """Reads and assembles a visit for one launch."""
+
+    gateway: FhirGateway
+    context: LaunchContext
+    registration: Registration
+    capabilities: Capabilities
+    drafts: DraftStore
+    canonical_base: str
+    window: timedelta
+
+    def draft_key(self) -> DraftKey:
+        """The key of this launch's draft: same encounter, same user."""
+        assert self.context.patient is not None
+        return DraftKey(
+            iss=self.context.iss,
+            patient=self.context.patient,
+            encounter=self.context.encounter or "",
+            user_ref=self.context.fhir_user_reference or "unknown-user",
         )
-    results = gateway.batch_search(searches, use_batch=capabilities.supports_batch(gateway))
-    patient = _first(results[0], patient_to_summary)
-    if patient is None:
-        raise FhirFatalError("The EHR returned no readable Patient for this launch.", status=404)
-    encounter = _first(results[1], encounter_to_summary) if len(results) > 1 else None
-    return Visit(
-        patient=patient,
-        encounter=encounter,
-        need_patient_banner=context.need_patient_banner,
-        smart_style_url=context.smart_style_url,
-    )
+
+    def load(self) -> Visit:
+        """Read the chart (one batch where allowed) and build the flipped agenda."""
+        results = self.gateway.batch_search(
+            self._searches(), use_batch=self.capabilities.supports_batch(self.gateway)
+        )
+        found = dict(zip(_NAMES, results, strict=True))
+        patient = _first(found["patient"], patient_to_summary)
+        if patient is None:
+            raise FhirFatalError(
+                "The EHR returned no readable Patient for this launch.", status=404
+            )
+        encounter_json = found["encounter"][0] if found["encounter"] else None
+        encounter = encounter_to_summary(encounter_json) if encounter_json else None
+        visit_start = _visit_start(encounter, found["appointments"])
+        inputs: VisitInputs = read_visit(
+            patient_id=patient.id,
+            patient=found["patient"][0],
+            encounter=encounter_json,
+            appointments=found["appointments"],
+            questionnaire_responses=found["responses"],
+            related_persons=found["related_persons"],
+            observations=found["observations"],
+            document_references=found["notes"],
+            care_plans=found["care_plans"],
+            goals=found["goals"],
+            visit_start=visit_start,
+            window=self.window,
+            base=self.canonical_base,
+            linkid_map=self.registration.linkid_map,
+            questionnaire_urls=self.registration.site_questionnaires,
+        )
+        draft = self.drafts.load(self.draft_key())
+        return Visit(
+            patient=patient,
+            encounter=encounter,
+            need_patient_banner=self.context.need_patient_banner,
+            smart_style_url=self.context.smart_style_url,
+            answers=inputs.answers,
+            preference=inputs.preference,
+            agenda=build_agenda(inputs, draft.draft),
+            draft=draft,
+            visit_start=visit_start,
+        )
+
+    def _searches(self) -> list[SearchRequest]:
+        patient = self.context.patient or ""
+        since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
+        today = datetime.now(UTC).date()
+        identifier = f"{codes.identifier_system(self.canonical_base)}|"
+        searches = {
+            "patient": SearchRequest("Patient", {"_id": patient}),
+            "encounter": SearchRequest(
+                "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
+            ),
+            "appointments": SearchRequest(
+                "Appointment",
+                [
+                    ("patient", patient),
+                    ("date", f"ge{(today - timedelta(days=1)).isoformat()}"),
+                    ("date", f"le{(today + timedelta(days=1)).isoformat()}"),
+                ],
+                optional=True,
+            ),
+            "responses": SearchRequest(
+                "QuestionnaireResponse",
+                {"patient": patient, "authored": f"ge{since}", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            "related_persons": SearchRequest("RelatedPerson", {"patient": patient}, optional=True),
+            "observations": SearchRequest(
+                "Observation",
+                {"patient": patient, "code": f"{codes.LOINC}|{codes.CARE_EXPERIENCE_PREFERENCE}"},
+                optional=True,
+            ),
+            "notes": SearchRequest(
+                "DocumentReference",
+                {"patient": patient, "identifier": identifier, "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            "care_plans": SearchRequest(
+                "CarePlan",
+                {"patient": patient, "identifier": identifier, "status": "active"},
+                optional=True,
+            ),
+            "goals": SearchRequest(
+                "Goal",
+                {"patient": patient, "lifecycle-status": "active", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+        }
+        return [searches[name] for name in _NAMES]
+
+
+_NAMES = (
+    "patient",
+    "encounter",
+    "appointments",
+    "responses",
+    "related_persons",
+    "observations",
+    "notes",
+    "care_plans",
+    "goals",
+)
+
+
+def _visit_start(
+    encounter: EncounterSummary | None, appointments: list[dict[str, Any]]
+) -> datetime:
+    # The window of pre-visit answers ends when the visit starts: the encounter's start,
+    # else today's appointment, else now.
+    candidates = [encounter.start if encounter else None]
+    candidates += [a.get("start") for a in appointments if isinstance(a.get("start"), str)]
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

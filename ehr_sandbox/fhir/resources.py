@@ -15,6 +15,7 @@ from ehr_sandbox.fhir.errors import FhirError, JsonObject
 SUPPORTED_TYPES = (
     "Appointment",
     "CarePlan",
+    "CodeSystem",
     "Condition",
     "Device",
     "DocumentReference",
@@ -28,10 +29,14 @@ SUPPORTED_TYPES = (
     "Questionnaire",
     "QuestionnaireResponse",
     "RelatedPerson",
+    "ValueSet",
 )
 
 # Types outside every patient compartment: a patient-scoped token may read and search them.
-SHARED_TYPES = frozenset({"Device", "Organization", "Practitioner", "Questionnaire"})
+# Terminology and definitions an app publishes (its Questionnaire and CodeSystems) too.
+SHARED_TYPES = frozenset(
+    {"CodeSystem", "Device", "Organization", "Practitioner", "Questionnaire", "ValueSet"}
+)
 
 # Elements whose Patient reference puts a resource in that patient's compartment, in order
 # of preference (a simplification of https://hl7.org/fhir/R4/compartmentdefinition-patient.html).

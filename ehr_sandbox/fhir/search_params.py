@@ -112,6 +112,8 @@ _TYPE_PARAMS: dict[str, tuple[SearchParam, ...]] = {
     ),
     "Provenance": (_PATIENT, _p("target", "reference", "target")),
     "Condition": (_PATIENT, _SUBJECT, _p("code", "token", "code"), _ENCOUNTER),
+    "CodeSystem": (_p("url", "uri", "url"), _p("version", "token", "version"), _STATUS),
+    "ValueSet": (_p("url", "uri", "url"), _p("version", "token", "version"), _STATUS),
     "Device": (),
     "Organization": (_p("name", "string", "name"),),
 }

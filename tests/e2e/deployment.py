@@ -18,17 +18,17 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from ehr_sandbox.app import create_app as create_sandbox_app
 from ehr_sandbox.auth import register_client
+from launch.registrations import DEFAULT_SCOPE
 from smart_app import create_app as create_flip_app
 from smart_app.migrate import upgrade
 from tests.conftest import LiveSandbox, sandbox_state
 from tests.support.live_server import LiveServer
 
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 CLIENT_ID = "flip"
 CLIENT_SECRET = "flip-test-secret"
-SCOPE = (
-    "launch openid fhirUser offline_access patient/Patient.rs patient/Encounter.rs "
-    "user/Practitioner.rs"
-)
+SCOPE = DEFAULT_SCOPE
 
 
 @dataclass
@@ -42,9 +42,13 @@ class Deployment:
 
     def seed(self, resource_type: str, resource_id: str, **content: Any) -> None:
         """PUT a resource into the sandbox through its open FHIR base."""
-        body = {"resourceType": resource_type, "id": resource_id, **content}
-        url = f"{self.sandbox.open_fhir_base}/{resource_type}/{resource_id}"
-        assert requests.put(url, json=body, timeout=10).status_code in (200, 201)
+        self.put({"resourceType": resource_type, "id": resource_id, **content})
+
+    def put(self, resource: dict[str, Any]) -> None:
+        """PUT a whole resource (with its id) into the sandbox."""
+        url = f"{self.sandbox.open_fhir_base}/{resource['resourceType']}/{resource['id']}"
+        answer = requests.put(url, json=resource, timeout=10)
+        assert answer.status_code in (200, 201), answer.text
 
     def ehr_launch_url(
         self, patient: str, encounter: str | None = None, *, need_patient_banner: bool = False

@@ -348,3 +348,16 @@ def test_registration_json_round_trip(tmp_path: Any) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({"registrations": [{"client_id": "x"}]}))
     with pytest.raises(RegistrationError, match=r"registrations\[0\] needs 'iss'"):
         load_registrations(tmp_path / "bad.json")
+
+
+def test_fhir_user_comes_from_the_id_token_when_the_response_lacks_it() -> None:
+    wire = FakeWire()
+    client = make_client(wire, Registration(iss=ISS, client_id="flip", scope="launch openid"))
+    pending = client.begin(ISS, launch="l").pending
+    response = token_response(
+        id_token=id_token(nonce=pending.nonce, fhirUser=f"{ISS}/Practitioner/dr-7")
+    )
+    del response["fhirUser"]
+    wire.on("POST", TOKEN_URL, (200, response))
+    done = client.complete(pending, {"code": "c", "state": pending.state})
+    assert done.context.fhir_user_reference == "Practitioner/dr-7"

@@ -1,0 +1,111 @@
+"""A scripted browser for Flip's launch pages, and a reader of Flip's `/metrics`.
+
+The browser follows the launch as Flip's page scripts would: GET /launch, the authorize
+redirect, the callback page whose hidden form posts the tab's binding back (Flip's
+cookie is `Secure`, which requests never sends over http, so this is the "third-party
+cookies blocked" path), then the visit page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from urllib.parse import urljoin
+
+import requests
+
+TIMEOUT_S = 60.0
+_METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+
+
+@dataclass
+class Browser:
+    """One browser tab: its HTTP connections (kept alive) and its sessionStorage."""
+
+    http: requests.Session = field(default_factory=requests.Session)
+    session_storage: dict[str, str] = field(default_factory=dict)
+
+    def get(self, url: str) -> requests.Response:
+        """GET without following redirects (the browser script follows them itself)."""
+        return self.http.get(url, allow_redirects=False, timeout=TIMEOUT_S)
+
+    def launch(self, url: str) -> requests.Response:
+        """Open an EHR launch URL and follow it to the page it lands on."""
+        page = self.get(url)
+        metas = meta_tags(page.text)
+        if "flip-authorize-url" not in metas:
+            return page
+        self.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
+        return self._follow(self.get(metas["flip-authorize-url"]))
+
+    def _follow(self, response: requests.Response) -> requests.Response:
+        for _ in range(10):
+            if response.status_code in (301, 302, 303):
+                response = self.get(urljoin(response.url, response.headers["Location"]))
+                continue
+            fields = hidden_fields(response.text, form_id="flip-callback")
+            if response.status_code == 200 and fields is not None:
+                fields["binding"] = self.session_storage.pop(
+                    f"flip-binding:{fields.get('state', '')}", ""
+                )
+                response = self.http.post(
+                    urljoin(response.url, "/callback"),
+                    data=fields,
+                    allow_redirects=False,
+                    timeout=TIMEOUT_S,
+                )
+                continue
+            return response
+        raise RuntimeError("the launch redirected more than 10 times")
+
+
+def meta_tags(html: str) -> dict[str, str]:
+    """The page's <meta name=... content=...> values."""
+    return {
+        name: unescape(content)
+        for name, content in re.findall(r'<meta name="([^"]+)" content="([^"]*)">', html)
+    }
+
+
+def hidden_fields(html: str, *, form_id: str) -> dict[str, str] | None:
+    """The hidden inputs of the form with this id, or None when there is none."""
+    form = re.search(rf'<form id="{form_id}"(.*?)</form>', html, re.S)
+    if form is None:
+        return None
+    inputs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1))
+    return {name: unescape(value) for name, value in inputs}
+
+
+@dataclass(frozen=True, slots=True)
+class FhirMetrics:
+    """Flip's FHIR counters at one moment: requests sent and seconds spent waiting."""
+
+    requests: float
+    wait_s: float
+    batch_wait_s: float
+
+    def __sub__(self, earlier: FhirMetrics) -> FhirMetrics:
+        return FhirMetrics(
+            self.requests - earlier.requests,
+            self.wait_s - earlier.wait_s,
+            self.batch_wait_s - earlier.batch_wait_s,
+        )
+
+
+def scrape_fhir_metrics(flip_url: str) -> FhirMetrics:
+    """Read Flip's `/metrics` and sum its FHIR request counter and latency histogram."""
+    text = requests.get(f"{flip_url}/metrics", timeout=TIMEOUT_S).text
+    total = wait = batch_wait = 0.0
+    for line in text.splitlines():
+        match = _METRIC_LINE.match(line)
+        if match is None:
+            continue
+        name, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
+        if name == "flip_fhir_requests_total":
+            total += value
+        elif name == "flip_fhir_request_seconds_sum":
+            wait += value
+            if 'interaction="batch"' in labels:
+                batch_wait += value
+    return FhirMetrics(total, wait, batch_wait)

@@ -1,0 +1,150 @@
+// The agenda: reorder (drag, or the arrow buttons from the keyboard), set statuses, add,
+// merge and split items. Every change is saved to the draft through Flip's API at once.
+(function () {
+  "use strict";
+  var list = document.getElementById("agenda");
+  if (!list) return;
+  var apiBase = meta("flip-api-base");
+  var token = meta("flip-launch-token");
+  var statusLine = document.getElementById("save-status");
+
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute("content") : "";
+  }
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("error", Boolean(isError));
+    statusLine.setAttribute("role", isError ? "alert" : "status");
+  }
+
+  function call(method, path, body) {
+    say("Saving\u2026");
+    return fetch(apiBase + path, {
+      method: method,
+      headers: { "Content-Type": "application/json", "X-Flip-Launch": token },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          throw new Error((data && data.message) || "Not saved (HTTP " + response.status + ").");
+        }
+        say("Saved");
+        return data;
+      });
+    }).catch(function (error) {
+      // Nothing typed is thrown away: the page keeps it, and the next change retries.
+      say(error.message + " Your changes are still on this page; try again.", true);
+      throw error;
+    });
+  }
+
+  function items() {
+    return Array.prototype.slice.call(list.querySelectorAll("[data-agenda-item]"));
+  }
+
+  function saveOrder() {
+    return call("PUT", "/visit/agenda", {
+      order: items().map(function (li) { return li.dataset.id; }),
+    });
+  }
+
+  function saveStatus(li) {
+    var status = li.querySelector("[data-status-select]").value;
+    var reasonInput = li.querySelector("[data-reason]");
+    reasonInput.hidden = status !== "deferred";
+    li.dataset.status = status;
+    if (status === "deferred" && !reasonInput.value.trim()) {
+      say("Say why it is deferred, then press Enter.");
+      reasonInput.focus();
+      return;
+    }
+    var statuses = {};
+    statuses[li.dataset.id] = { status: status, reason: reasonInput.value };
+    call("PUT", "/visit/agenda", { statuses: statuses }).catch(function () {});
+  }
+
+  function move(li, direction) {
+    var sibling = direction === "up" ? li.previousElementSibling : li.nextElementSibling;
+    if (!sibling) return;
+    if (direction === "up") list.insertBefore(li, sibling);
+    else list.insertBefore(sibling, li);
+    li.querySelector('[data-move="' + direction + '"]').focus();
+    saveOrder().catch(function () {});
+  }
+
+  list.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button) return;
+    var li = button.closest("[data-agenda-item]");
+    if (button.dataset.move) move(li, button.dataset.move);
+    if (button.dataset.split) {
+      call("POST", "/visit/agenda/split", { item: button.dataset.split })
+        .then(function () { window.location.reload(); }).catch(function () {});
+    }
+  });
+
+  list.addEventListener("change", function (event) {
+    var li = event.target.closest("[data-agenda-item]");
+    if (event.target.matches("[data-status-select]")) saveStatus(li);
+    if (event.target.matches("[data-merge]") && event.target.value) {
+      call("POST", "/visit/agenda/merge", { item: li.dataset.id, into: event.target.value })
+        .then(function () { window.location.reload(); }).catch(function () {});
+    }
+  });
+
+  list.addEventListener("keydown", function (event) {
+    if (event.target.matches("[data-reason]") && event.key === "Enter") {
+      event.preventDefault();
+      saveStatus(event.target.closest("[data-agenda-item]"));
+    }
+  });
+  list.addEventListener("focusout", function (event) {
+    if (event.target.matches("[data-reason]") && event.target.value.trim()) {
+      saveStatus(event.target.closest("[data-agenda-item]"));
+    }
+  });
+
+  var dragged = null;
+  list.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest("[data-agenda-item]");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.id);
+  });
+  list.addEventListener("dragover", function (event) {
+    var over = event.target.closest("[data-agenda-item]");
+    if (!dragged || !over || over === dragged) return;
+    event.preventDefault();
+    var box = over.getBoundingClientRect();
+    var after = event.clientY > box.top + box.height / 2;
+    list.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+  list.addEventListener("drop", function (event) {
+    event.preventDefault();
+  });
+  list.addEventListener("dragend", function () {
+    if (dragged) saveOrder().catch(function () {});
+    dragged = null;
+  });
+
+  var form = document.getElementById("add-item");
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = form.elements.namedItem("text");
+    var source = form.elements.namedItem("source").value;
+    call("POST", "/visit/agenda/items", { text: input.value, source: source })
+      .then(function (data) {
+        var template = document.getElementById("item-template");
+        var li = template.content.querySelector("[data-agenda-item]").cloneNode(true);
+        li.dataset.id = data.item.id;
+        li.dataset.source = data.item.source;
+        li.className = "agenda-item source-" + data.item.source;
+        li.querySelector("[data-text]").textContent = data.item.text;
+        li.querySelector("[data-who]").textContent = "added now";
+        list.appendChild(li);
+        input.value = "";
+        return saveOrder();
+      }).catch(function () {});
+  });
+})();

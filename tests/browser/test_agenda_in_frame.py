@@ -1,0 +1,108 @@
+"""The flipped agenda in the chart's sidebar, in chromium: order, merge, edits that last."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, Locator, Page, expect
+
+from tests.e2e.conftest import family_chart
+from tests.e2e.deployment import Deployment
+
+
+@pytest.fixture
+def ehr(tmp_path: Path) -> Iterator[Deployment]:
+    with family_chart(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path) as deployment:
+        yield deployment
+
+
+def open_flip(page: Page, ehr: Deployment) -> Frame:
+    """Open Maya's chart as Dr Osler; return Flip's frame once the agenda is there."""
+    page.goto(f"{ehr.sandbox.url}/chart/p1?encounter=e-agenda&practitioner=dr1")
+    expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
+        4
+    )
+    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+
+
+def shown(frame: Frame) -> list[tuple[str, str, str]]:
+    """(source, status, text) of each agenda line, in display order."""
+    rows: list[tuple[str, str, str]] = frame.locator("[data-agenda-item]").evaluate_all(
+        """items => items.map(li => [li.dataset.source, li.dataset.status,
+                                      li.querySelector('[data-text]').textContent.trim()])"""
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def line(frame: Frame, text: str) -> Locator:
+    """The agenda line whose own text contains `text`."""
+    return frame.locator("[data-agenda-item]").filter(
+        has=frame.locator("[data-text]", has_text=text)
+    )
+
+
+def saved(frame: Frame) -> None:
+    expect(frame.locator("#save-status")).to_have_text("Saved")
+
+
+@pytest.mark.browser
+def test_the_agenda_is_flipped_and_edits_survive_reload_and_relaunch(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    assert shown(frame) == [
+        ("patient", "open", "Lacrosse travel without my vest"),
+        ("patient", "open", "Sleepovers"),
+        ("family", "open", "Her weight gain this winter"),
+        ("clinician", "open", "Review FEV1 trend"),
+    ]
+    expect(frame.locator("[data-number-one]")).to_have_text("Lacrosse travel without my vest")
+    family = frame.locator("[data-agenda-item][data-source='family']")
+    expect(family.locator("[data-merged-id]")).to_contain_text("Weight gain and enzyme dosing")
+
+    # Keyboard: move the clinician's item up one, with the focused arrow button.
+    clinician = frame.locator("[data-agenda-item][data-source='clinician']")
+    clinician.locator("[data-move='up']").focus()
+    frame.page.keyboard.press("Enter")
+    saved(frame)
+    # Drag: Sleepovers to the top.
+    line(frame, "Sleepovers").drag_to(
+        frame.locator("[data-agenda-item]").first, target_position={"x": 10, "y": 2}
+    )
+    saved(frame)
+    teen = line(frame, "Lacrosse")
+    teen.locator("[data-status-select]").select_option("addressed")
+    saved(frame)
+    mom = line(frame, "weight gain")
+    mom.locator("[data-status-select]").select_option("deferred")
+    mom.locator("[data-reason]").fill("Dietitian next week")
+    mom.locator("[data-reason]").press("Enter")
+    saved(frame)
+    frame.locator("#add-item-text").fill("School letter <for> the nurse")
+    frame.locator("#add-item button[type=submit]").click()
+    saved(frame)
+
+    expected = [
+        ("patient", "open", "Sleepovers"),
+        ("patient", "addressed", "Lacrosse travel without my vest"),
+        ("clinician", "open", "Review FEV1 trend"),
+        ("family", "deferred", "Her weight gain this winter"),
+        ("clinician", "open", "School letter <for> the nurse"),
+    ]
+    assert shown(frame) == expected
+    frame.evaluate("() => location.reload()")  # reload Flip in its frame
+    expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
+        5
+    )
+    frame = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    assert shown(frame) == expected
+    page.reload()  # a new EHR launch of the same encounter by the same clinician
+    expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
+        5
+    )
+    frame = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    assert shown(frame) == expected
+    reason = line(frame, "weight gain").locator("[data-reason]")
+    expect(reason).to_have_value("Dietitian next week")

@@ -1,0 +1,133 @@
+"""The flipped agenda over real HTTP: read from the sandbox chart, changed through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import launch, previsit
+from tests.e2e.deployment import Deployment
+
+
+def test_the_teen_comes_first_then_mom_then_the_clinician(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    agenda = visit.get()["agenda"]
+    assert [(i["source"], i["text"]) for i in agenda] == [
+        ("patient", "Lacrosse travel without my vest"),
+        ("patient", "Sleepovers"),
+        ("family", "Her weight gain this winter"),
+        ("clinician", "Review FEV1 trend"),
+    ]
+    mom = agenda[2]
+    assert mom["said_by"] == "mom"
+    assert mom["sources"] == ["family", "clinician"]
+    assert [m["text"] for m in mom["merged"]] == ["Weight gain and enzyme dosing"]
+    number_one = visit.get()["number_one"]
+    assert (number_one["text"], number_one["said_by"]) == (
+        "Lacrosse travel without my vest",
+        "Maya",
+    )
+    assert "sent 2 days ago by Maya" in visit.page.text
+    shown = visit.page.text[visit.page.text.index('id="agenda"') :]
+    order = [shown.index(f'data-id="{i["id"]}"') for i in agenda]
+    assert order == sorted(order)  # the page shows them in the same order
+
+
+def test_changes_survive_a_reload_and_a_relaunch_by_the_same_clinician(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    ids = [i["id"] for i in visit.get()["agenda"]]
+    added = visit.send(
+        "POST", "/visit/agenda/items", {"text": "School letter", "source": "clinician"}
+    )
+    assert added.status_code == 201
+    new_id = added.json()["item"]["id"]
+    order = [ids[3], ids[0], new_id, ids[1], ids[2]]
+    saved = visit.send(
+        "PUT",
+        "/visit/agenda",
+        {
+            "order": order,
+            "statuses": {
+                ids[0]: {"status": "addressed"},
+                ids[1]: {"status": "deferred", "reason": "Next visit"},
+            },
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    for again in (visit, launch(family_visit)):
+        agenda = again.get()["agenda"]
+        assert [i["id"] for i in agenda] == order
+        by_id = {i["id"]: i for i in agenda}
+        assert by_id[ids[0]]["status"] == "addressed"
+        assert (by_id[ids[1]]["status"], by_id[ids[1]]["reason"]) == ("deferred", "Next visit")
+        assert by_id[new_id]["text"] == "School letter"
+    other = launch(family_visit, practitioner="dr2")
+    assert [i["id"] for i in other.get()["agenda"]] == ids  # another clinician's own draft
+
+
+def test_merge_and_split_by_hand(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    agenda = visit.get()["agenda"]
+    fev1, teen = agenda[3]["id"], agenda[0]["id"]
+    weight = agenda[2]["merged"][0]["id"]
+    assert visit.send("POST", "/visit/agenda/merge", {"item": fev1, "into": teen}).ok
+    assert visit.send("POST", "/visit/agenda/split", {"item": weight}).ok
+    agenda = visit.get()["agenda"]
+    assert [m["id"] for m in agenda[0]["merged"]] == [fev1]
+    assert agenda[2]["merged"] == []
+    assert agenda[-1]["id"] == weight
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/visit/agenda", {"statuses": {"x": {"status": "deferred"}}}, '"reason" is required'),
+        ("/visit/agenda", {"statuses": {"x": {"status": "done"}}}, "must be one of"),
+        ("/visit/agenda", {"order": ["a", "a"]}, "lists an item twice"),
+        ("/visit/agenda", ["not", "an", "object"], "Send a JSON object"),
+        ("/visit/agenda/items", {"text": "  "}, '"text" is required'),
+        ("/visit/agenda/items", {"text": "x" * 1001}, "the limit is 1000"),
+        ("/visit/agenda/items", {"text": "x", "source": "nurse"}, '"source" must be one of'),
+        ("/visit/agenda/merge", {"item": "nope", "into": "nope"}, "No agenda item"),
+    ],
+)
+def test_bad_input_gets_a_clear_json_message(
+    family_visit: Deployment, path: str, body: Any, message: str
+) -> None:
+    visit = launch(family_visit)
+    method = "PUT" if path == "/visit/agenda" else "POST"
+    answer = visit.send(method, path, body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
+    assert message in answer.json()["message"]
+
+
+def test_script_in_an_item_is_stored_as_text_and_shown_escaped(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    script = "<script>alert('x')</script> & <b>bold</b>"
+    assert visit.send("POST", "/visit/agenda/items", {"text": script}).status_code == 201
+    assert visit.get()["agenda"][-1]["text"] == script
+    page = visit.browser.get(visit.page.url)
+    assert script not in page.text
+    assert (
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page.text
+    )
+
+
+def test_a_malformed_response_never_breaks_the_page(family_visit: Deployment) -> None:
+    broken = previsit("qr-broken", "Patient/p1", "ignored", days_ago=1)
+    broken["item"] = [
+        {"linkId": "number-one-concern", "answer": [{"valueInteger": 7}]},
+        {"linkId": "unknown-question", "item": [{"linkId": "x"}]},
+    ]
+    stranger = previsit("qr-stranger", "Practitioner/dr1", "Not the family", days_ago=1)
+    family_visit.put(broken)
+    family_visit.put(stranger)
+    visit = launch(family_visit)
+    texts = [i["text"] for i in visit.get()["agenda"]]
+    assert "Not the family" not in texts
+    assert "Her weight gain this winter" in texts
+    assert "Visit with" in visit.page.text
