@@ -90,3 +90,14 @@ def identifier_system(base: str = DEFAULT_BASE) -> str:
 
 def _root(base: str) -> str:
     return base.rstrip("/")
+
+
+# Provenance.agent.type: "author" is in HL7's participant-type CodeSystem; "transmitter" (the
+# app that sent the data) only in US Core's
+# (https://hl7.org/fhir/us/core/STU7/ValueSet-us-core-provenance-participant-type.html).
+PROVENANCE_PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+PROVENANCE_AUTHOR = "author"
+US_CORE_PROVENANCE_PARTICIPANT_TYPE = (
+    "http://hl7.org/fhir/us/core/CodeSystem/us-core-provenance-participant-type"
+)
+PROVENANCE_TRANSMITTER = "transmitter"
