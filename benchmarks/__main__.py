@@ -1,0 +1,101 @@
+"""`python -m benchmarks`: measure Flip's launch against the sandbox, print a table, write JSON.
+
+The output path is `--output`, else `$FLIP_BENCH_OUTPUT`, else `bench-results.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import chart
+from benchmarks.measure import (
+    ChartResult,
+    LatencyResult,
+    launch_once,
+    measure_chart,
+    measure_latency,
+    seed_visit,
+)
+from benchmarks.report import build_rows, render_table, results_json
+from benchmarks.servers import deploy
+
+OUTPUT_ENV = "FLIP_BENCH_OUTPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What one benchmark run measures."""
+
+    launches: int = 10
+    latencies_ms: tuple[int, ...] = (0, 50, 150)
+    chart_sizes: tuple[int, ...] = (10, 1_000, 10_000)
+    output: Path = Path("bench-results.json")
+
+
+DEFAULTS = Options()
+
+
+def run(options: Options, *, log: Any = sys.stderr) -> dict[str, Any]:
+    """Run every measurement, print the table to stdout, write and return the JSON."""
+    with tempfile.TemporaryDirectory(prefix="flip-bench-") as folder, deploy(Path(folder)) as ehr:
+        now = seed_visit(ehr)
+        # The first launch fills Flip's caches (SMART discovery, CapabilityStatement):
+        # counted on its own, then every timed launch is a steady-state one.
+        first = launch_once(ehr)
+        latencies: list[LatencyResult] = []
+        for latency_ms in options.latencies_ms:
+            print(f"launching {options.launches}x at {latency_ms} ms latency...", file=log)
+            latencies.append(measure_latency(ehr, latency_ms, options.launches))
+        ehr.set_latency(0)  # server time excludes FHIR waiting; no need to wait for it
+        charts: list[ChartResult] = []
+        seeded = 0
+        for size in sorted(options.chart_sizes):
+            print(f"chart of {size} extra resources...", file=log)
+            ehr.put_all(chart.filler(seeded, size, now))
+            seeded = size
+            # Page loads are cheap at 0 ms latency: take more of them for a steadier median.
+            charts.append(measure_chart(ehr, size, 2 * options.launches))
+    first_requests = round(first.fhir.requests)
+    rows = build_rows(latencies, charts, first_requests)
+    print(render_table(rows))
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
+    settings["output"] = str(options.output)
+    results = results_json(settings, latencies, charts, first_requests, rows)
+    options.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {options.output}", file=log)
+    return results
+
+
+def _integers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    """Options from the command line (and $FLIP_BENCH_OUTPUT)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--launches", type=int, default=DEFAULTS.launches, help="per latency")
+    parser.add_argument(
+        "--latencies", type=_integers, default=DEFAULTS.latencies_ms, help="ms, e.g. 0,50,150"
+    )
+    parser.add_argument(
+        "--chart-sizes", type=_integers, default=DEFAULTS.chart_sizes, help="e.g. 10,1000,10000"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path(os.environ.get(OUTPUT_ENV, str(DEFAULTS.output)))
+    )
+    args = parser.parse_args(argv)
+    if args.launches < 1:
+        parser.error("--launches must be at least 1")
+    return Options(args.launches, args.latencies, args.chart_sizes, args.output)
+
+
+if __name__ == "__main__":
+    run(parse_options())
