@@ -6,15 +6,25 @@ EHR's network. `POST /_sandbox/faults` (loopback only) arms a fault, e.g.
 three matching requests answer 503 with an OperationOutcome and a `Retry-After`.
 `"latency_ms"` delays matching requests instead of (or before) failing them;
 `"reset": true` replaces the armed faults instead of adding to them. `DELETE` clears.
+
+`"when": "after"` lets the request be processed and committed first, then answers with
+the fault (or the delay): the response is lost, the write is not, which is the hazard of
+duplicates a client must survive. `"drop": true` closes the connection without any
+response (the client sees a connection reset). `"probability": 0.3` hits each matching
+request at random with that probability (`count` counts only the hits). A timeout is a
+`latency_ms` longer than the client's timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from ehr_sandbox.state import current_state
 
@@ -32,6 +42,9 @@ class Fault:
     methods: frozenset[str] = frozenset()
     path_prefix: str = "/fhir"
     latency_ms: int = 0
+    when: str = "before"  # before: instead of processing; after: once processed
+    drop: bool = False  # close the connection without a response
+    probability: float = 1.0
 
     def matches(self, method: str, path: str) -> bool:
         """True when a request with this method and path should get the fault."""
@@ -46,12 +59,15 @@ class FaultBoard:
 
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rng: random.Random = field(default_factory=random.Random)
 
     def take(self, method: str, path: str) -> Fault | None:
-        """The first fault matching this request, its count decremented."""
+        """The first fault matching (and, by its probability, hitting) this request."""
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.probability < 1 and self.rng.random() >= fault.probability:
+                        continue
                     if fault.count is not None:
                         fault.count -= 1
                     return fault
@@ -65,6 +81,7 @@ def init_app(app: Flask) -> None:
     """Install latency and faults in front of every request, and the faults endpoint."""
     app.extensions["ehr_sandbox_faults"] = FaultBoard()
     app.before_request(_apply_faults)
+    app.after_request(_apply_faults_after)
     app.register_blueprint(bp)
 
 
@@ -84,8 +101,25 @@ def _apply_faults() -> Response | None:
     fault = _board().take(request.method, request.path)
     if fault is None:
         return None
+    if fault.when == "after":
+        g.sandbox_fault_after = fault  # answered by _apply_faults_after, once processed
+        return None
+    return _answer(fault)
+
+
+def _apply_faults_after(response: Response) -> Response:
+    fault: Fault | None = g.pop("sandbox_fault_after", None)
+    if fault is None:
+        return response
+    return _answer(fault) or response
+
+
+def _answer(fault: Fault) -> Response | None:
     if fault.latency_ms:
         time.sleep(fault.latency_ms / 1000)
+    if fault.drop:
+        _drop_connection()
+        return _empty()
     if fault.status is None:
         return None
     response = jsonify(
@@ -107,6 +141,21 @@ def _apply_faults() -> Response | None:
     return response
 
 
+def _drop_connection() -> None:
+    # Werkzeug's dev server exposes the client's socket: shut it so no response goes out.
+    connection = request.environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):  # the client already left
+            connection.shutdown(socket.SHUT_RDWR)
+
+
+def _empty() -> Response:
+    # Never reaches the client (the socket is shut); werkzeug drops it quietly.
+    response = Response(b"", status=502)
+    response.headers["Connection"] = "close"
+    return response
+
+
 @bp.before_request
 def _loopback_only() -> tuple[Response, int] | None:
     if request.remote_addr not in LOOPBACK:
@@ -123,10 +172,13 @@ def arm_fault() -> tuple[Response, int]:
     try:
         fault = Fault(
             status=int(body["status"]) if body.get("status") is not None else None,
-            count=int(body["count"]) if body.get("count", 1) is not None else None,
+            count=int(body.get("count", 1)) if body.get("count", 1) is not None else None,
             methods=frozenset(str(m).upper() for m in body.get("methods", [])),
             path_prefix=str(body.get("path_prefix", "/fhir")),
             latency_ms=int(body.get("latency_ms", 0)),
+            when=_when(body.get("when", "before")),
+            drop=bool(body.get("drop", False)),
+            probability=_probability(body.get("probability", 1.0)),
         )
     except (TypeError, ValueError) as exc:
         return jsonify({"error": f"bad fault: {exc}"}), 400
@@ -137,6 +189,19 @@ def arm_fault() -> tuple[Response, int]:
         board.faults.append(fault)
         armed = len(board.faults)
     return jsonify({"armed": armed}), 201
+
+
+def _when(value: object) -> str:
+    if value not in ("before", "after"):
+        raise ValueError("'when' must be 'before' or 'after'")
+    return str(value)
+
+
+def _probability(value: object) -> float:
+    probability = float(value)  # type: ignore[arg-type]
+    if not 0 <= probability <= 1:
+        raise ValueError("'probability' must be between 0 and 1")
+    return probability
 
 
 @bp.delete("/faults")

@@ -70,6 +70,35 @@ def demo(sandbox_port: int, app_port: int) -> None:
     run_demo(sandbox_port=sandbox_port, app_port=app_port)
 
 
+@main.group()
+def outbox() -> None:
+    """The write-back outbox: plans on their way to the chart."""
+
+
+@outbox.command("run")
+@click.option("--once", is_flag=True, help="Attempt the due plans once, then exit.")
+def outbox_run(once: bool) -> None:
+    """Write due plans to the chart, retrying with backoff, until stopped (Ctrl-C)."""
+    from smart_app import create_app
+    from smart_app.db import db
+    from smart_app.outbox_worker import OutboxWorker
+    from smart_app.services import services
+
+    settings = _check_settings()
+    # This process is the worker: the app must not start a second one in the background.
+    app = create_app({"outbox_worker": False})
+    with app.app_context():
+        service = services().outbox
+    worker = OutboxWorker(app, service, poll_s=settings.outbox_poll_s)
+    try:
+        worker.run(once=once)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # close pooled connections before the process ends
+
+
 main.add_command(sandbox)
 
 

@@ -1,8 +1,10 @@
-"""The one owner of FHIR I/O: bearer token, timeouts, retries, paging, batch.
+"""The one owner of FHIR I/O: bearer token, timeouts, retries, paging, batch, writes.
 
-Reads are retried on 429/503 honouring `Retry-After` (urllib3's Retry); a 401 triggers one
-token refresh and one retry; `next` links are followed only on the FHIR base's own origin,
-so a hostile or misconfigured server cannot make Flip send its token elsewhere.
+Writes (`create`, `transaction`) are never retried here: the outbox owns their retries,
+so that it can record each attempt. Reads are retried on 429/503 honouring `Retry-After`
+(urllib3's Retry). A 401 triggers one token refresh and one retry; `next` links are
+followed only on the FHIR base's own origin, so a hostile or misconfigured server cannot
+make Flip send its token elsewhere.
 """
 
 from __future__ import annotations
@@ -106,6 +108,37 @@ class FhirGateway:
         """GET metadata (the CapabilityStatement)."""
         return self._call("GET", f"{self.base}/metadata", "CapabilityStatement", "capabilities")
 
+    def create(
+        self, resource: Mapping[str, Any], *, if_none_exist: str | None = None
+    ) -> tuple[int, str]:
+        """POST a resource, conditionally on `If-None-Exist`; (HTTP status, "Type/id").
+
+        A 200 answers a conditional create that matched: the resource was already there.
+        See https://hl7.org/fhir/R4/http.html#ccreate.
+        """
+        resource_type = str(resource.get("resourceType", ""))
+        headers = {"If-None-Exist": if_none_exist} if if_none_exist else {}
+        response = self._exchange(
+            "POST",
+            f"{self.base}/{resource_type}",
+            resource_type,
+            "create",
+            body=resource,
+            headers=headers,
+        )
+        reference = written_reference(resource_type, _json(response), response.headers)
+        if reference is None:
+            # Written, but the server did not say where: a conditional retry will find it.
+            raise FhirTemporaryError(
+                f"The EHR accepted the {resource_type} but returned no id.",
+                status=response.status_code,
+            )
+        return response.status_code, reference
+
+    def transaction(self, bundle: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a transaction Bundle; the transaction-response Bundle (all or nothing)."""
+        return self._call("POST", self.base, "Bundle", "transaction", body=bundle)
+
     def search(self, request: SearchRequest, *, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         """Every resource matching the search, following `next` links on this origin only."""
         url: str | None = f"{self.base}/{request.relative_url()}"
@@ -191,15 +224,28 @@ class FhirGateway:
         *,
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        payload = _json(self._exchange(method, url, resource_type, interaction, body=body))
+        return payload if isinstance(payload, dict) else {}
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        resource_type: str,
+        interaction: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         token = self._tokens.access_token()
-        response = self._send(method, url, token, resource_type, interaction, body)
+        response = self._send(method, url, token, resource_type, interaction, body, headers)
         if response.status_code == 401:
+            # A 401 means the request was not processed: sending it again is safe.
             token = self._tokens.refresh_after_rejection(token)
-            response = self._send(method, url, token, resource_type, interaction, body)
+            response = self._send(method, url, token, resource_type, interaction, body, headers)
         if response.status_code >= 400:
             raise _error_for(response.status_code, _json(response), f"{method} {resource_type}")
-        payload = _json(response)
-        return payload if isinstance(payload, dict) else {}
+        return response
 
     def _send(
         self,
@@ -209,8 +255,9 @@ class FhirGateway:
         resource_type: str,
         interaction: str,
         body: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
+        headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, **(extra_headers or {})}
         if body is not None:
             headers["Content-Type"] = FHIR_JSON
         started = time.perf_counter()
@@ -234,6 +281,27 @@ class FhirGateway:
             metrics.observe_fhir_request(
                 resource_type, interaction, status, time.perf_counter() - started
             )
+
+
+def written_reference(
+    resource_type: str, body: Any, headers: Mapping[str, str] | None
+) -> str | None:
+    """ "Type/id" of a written resource: from the returned resource, else its Location."""
+    if isinstance(body, dict) and body.get("resourceType") == resource_type and body.get("id"):
+        return f"{resource_type}/{body['id']}"
+    location = (headers or {}).get("Location") or (headers or {}).get("location")
+    return reference_from_location(resource_type, location)
+
+
+def reference_from_location(resource_type: str, location: str | None) -> str | None:
+    """ "Type/id" out of a Location such as `https://x/fhir/Goal/12/_history/1`."""
+    if not location:
+        return None
+    parts = urlsplit(location).path.strip("/").split("/")
+    for index in range(len(parts) - 1, 0, -1):
+        if parts[index - 1] == resource_type and parts[index]:
+            return f"{resource_type}/{parts[index]}"
+    return None
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -10,9 +10,15 @@
   "signing_alg": "RS384" | "ES384",
   "scope": "launch openid fhirUser ...",
   "site_questionnaires": ["https://portal.example.org/Questionnaire/previsit"],
-  "linkid_map": {"q1": "number-one-concern"}
+  "linkid_map": {"q1": "number-one-concern"},
+  "write_strategy": "auto" | "transaction" | "separate",
+  "plan_as": "auto" | "careplan" | "note",
+  "write_observation": "auto" | "never",
+  "note_type": ["http://loinc.org", "11506-3", "Progress note"]
 }]}
 ```
+The write settings force how Flip writes the agreed plan back; "auto" (the default) lets
+the server's CapabilityStatement and the granted scopes decide.
 """
 
 from __future__ import annotations
@@ -21,18 +27,25 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from launch.errors import LaunchError, UnknownIssuer
 
 DEFAULT_SCOPE = (
     "launch openid fhirUser online_access "
     "patient/Patient.rs patient/Encounter.rs patient/Appointment.rs "
-    "patient/QuestionnaireResponse.rs patient/Observation.rs patient/DocumentReference.rs "
-    "patient/CarePlan.rs patient/Goal.rs patient/RelatedPerson.rs user/Practitioner.rs"
+    "patient/QuestionnaireResponse.rs patient/Observation.crs patient/DocumentReference.crs "
+    "patient/CarePlan.crs patient/Goal.crs patient/RelatedPerson.rs user/Practitioner.rs "
+    "patient/Provenance.crs"
 )
 CLIENT_TYPES = ("public", "symmetric", "asymmetric")
 SIGNING_ALGS = ("RS384", "ES384")
+WRITE_STRATEGIES = ("auto", "transaction", "separate")
+PLAN_AS = ("auto", "careplan", "note")
+WRITE_OBSERVATION = ("auto", "never")
+WriteStrategySetting = Literal["auto", "transaction", "separate"]
+PlanAsSetting = Literal["auto", "careplan", "note"]
+WriteObservationSetting = Literal["auto", "never"]
 
 
 class RegistrationError(LaunchError):
@@ -57,6 +70,12 @@ class Registration:
     # its linkIds mapped to Flip's (e.g. {"q1": "number-one-concern"}).
     site_questionnaires: tuple[str, ...] = ()
     linkid_map: Mapping[str, str] = field(default_factory=dict)
+    # How the agreed plan is written back ("auto": as the server's capabilities allow).
+    write_strategy: WriteStrategySetting = "auto"
+    plan_as: PlanAsSetting = "auto"
+    write_observation: WriteObservationSetting = "auto"
+    # The partnering note's DocumentReference.type (system, code, display); None: default.
+    note_type: tuple[str, str, str] | None = None
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -136,7 +155,37 @@ def _parse_entry(file: Path, index: int, entry: Any) -> Registration:
         standalone_scope=entry.get("standalone_scope"),
         site_questionnaires=tuple(entry.get("site_questionnaires", ())),
         linkid_map=dict(entry.get("linkid_map", {})),
+        write_strategy=cast(
+            WriteStrategySetting, _choice(entry, "write_strategy", WRITE_STRATEGIES, where)
+        ),
+        plan_as=cast(PlanAsSetting, _choice(entry, "plan_as", PLAN_AS, where)),
+        write_observation=cast(
+            WriteObservationSetting, _choice(entry, "write_observation", WRITE_OBSERVATION, where)
+        ),
+        note_type=_note_type(entry.get("note_type"), where),
     )
+
+
+def _choice(entry: Mapping[str, Any], name: str, allowed: tuple[str, ...], where: str) -> str:
+    value = entry.get(name, "auto")
+    if value not in allowed:
+        raise RegistrationError(f"{where} {name} must be one of {allowed}, not {value!r}")
+    return str(value)
+
+
+def _note_type(value: Any, where: str) -> tuple[str, str, str] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 3
+        or not all(isinstance(part, str) and part for part in value)
+    ):
+        raise RegistrationError(
+            f"{where} note_type must be [system, code, display], e.g. "
+            '["http://loinc.org", "11506-3", "Progress note"]'
+        )
+    return (value[0], value[1], value[2])
 
 
 def _normalise(iss: str) -> str:

@@ -11,7 +11,10 @@ from smart_app import errors, health, launch_views, metrics_view, visit_views
 from smart_app.config import load_settings
 from smart_app.db import db
 from smart_app.formatting import ago
+from smart_app.outbox_worker import OutboxWorker
 from smart_app.services import EXTENSION_KEY, build_services
+
+OUTBOX_WORKER_KEY = "flip_outbox_worker"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,7 +24,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["FLIP_SETTINGS"] = settings
     db.init_app(app, settings.database_url)
-    app.extensions[EXTENSION_KEY] = build_services(settings)
+    app.extensions[EXTENSION_KEY] = found = build_services(settings)
+    if settings.runs_outbox_worker:
+        # Writes the chart in the background; `flip outbox run` does the same in the foreground.
+        worker = OutboxWorker(app, found.outbox, poll_s=settings.outbox_poll_s)
+        app.extensions[OUTBOX_WORKER_KEY] = worker
+        worker.start()
     errors.init_app(app)
     for blueprint in (health.bp, launch_views.bp, visit_views.bp, metrics_view.bp):
         app.register_blueprint(blueprint)

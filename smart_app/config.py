@@ -40,6 +40,21 @@ class Settings:
     previsit_window_days: int = 14
     # Base of Flip's canonical URLs: its Questionnaire, CodeSystems and identifier system.
     canonical_base: str = "https://flip.example.org/fhir"
+    # The write-back worker thread; None: on, except when testing (tests drive the outbox).
+    outbox_worker: bool | None = None
+    outbox_poll_s: float = 0.5
+    # Retries back off exponentially from base to cap, with full jitter.
+    outbox_backoff_base_s: float = 2.0
+    outbox_backoff_cap_s: float = 300.0
+    # How long one write-back request may take before it counts as a timeout.
+    outbox_timeout_s: float = 20.0
+
+    @property
+    def runs_outbox_worker(self) -> bool:
+        """True when create_app should start the write-back worker thread."""
+        if self.outbox_worker is None:
+            return self.env != "testing"
+        return self.outbox_worker
 
     @property
     def is_production(self) -> bool:
@@ -55,7 +70,7 @@ def env_name(setting: str) -> str:
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Settings from defaults, FLIP_ environment variables and `overrides`, checked."""
     from_env = {
-        f.name: os.environ[env_name(f.name)]
+        f.name: _typed(f.name, os.environ[env_name(f.name)])
         for f in fields(Settings)
         if env_name(f.name) in os.environ
     }
@@ -79,3 +94,18 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
             "(32 url-safe base64-encoded bytes; make one with `flip keygen`)."
         ) from exc
     return settings
+
+
+def _typed(name: str, value: str) -> Any:
+    # Environment variables are text: numbers and switches become what their default is.
+    default = getattr(Settings(), name)
+    try:
+        if isinstance(default, bool) or name == "outbox_worker":
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{env_name(name)} must be a number, not {value!r}.") from exc
+    return value

@@ -172,17 +172,32 @@ class LaunchService:
 
     def lock_for(self, launch_id: str) -> threading.Lock:
         """The lock that serialises token refreshes of one launch in this process."""
+        return self._lock_for_hash(digest(launch_id))
+
+    def tokens_by_hash(self, id_hash: str, iss: str) -> StoredTokens:
+        """The tokens of the launch stored under `id_hash` (for the write-back worker)."""
+        return StoredTokens(self, None, iss, id_hash=id_hash)
+
+    def _lock_for_hash(self, id_hash: str) -> threading.Lock:
         with self._locks_guard:
-            return self._locks.setdefault(digest(launch_id), threading.Lock())
+            return self._locks.setdefault(id_hash, threading.Lock())
 
 
 class StoredTokens:
     """A launch's tokens in the database: refreshed before expiry, and once after a 401."""
 
-    def __init__(self, service: LaunchService, launch_id: str, iss: str) -> None:
+    def __init__(
+        self, service: LaunchService, launch_id: str | None, iss: str, *, id_hash: str = ""
+    ) -> None:
         self._service = service
-        self._launch_id = launch_id
+        # Only the hash is needed: the worker holds no launch id, just the row's key.
+        self._id_hash = digest(launch_id) if launch_id is not None else id_hash
         self._iss = iss
+
+    @property
+    def id_hash(self) -> str:
+        """The key of the launch's row (a hash of its id)."""
+        return self._id_hash
 
     def access_token(self) -> str:
         """A token valid for at least REFRESH_MARGIN_S more seconds."""
@@ -198,14 +213,14 @@ class StoredTokens:
 
     def _load(self) -> TokenSet:
         with db.session() as session:
-            row = session.get(LaunchSession, digest(self._launch_id))
+            row = session.get(LaunchSession, self._id_hash)
             if row is None:
                 raise FhirUnauthorized("The launch has ended.", status=401)
             return TokenSet(**self._service.vault.open(row.sealed_tokens))
 
     def _refresh(self, still_needed: Any) -> str:
-        with self._service.lock_for(self._launch_id), db.session() as session:
-            row = session.get(LaunchSession, digest(self._launch_id), with_for_update=True)
+        with self._service._lock_for_hash(self._id_hash), db.session() as session:
+            row = session.get(LaunchSession, self._id_hash, with_for_update=True)
             if row is None:
                 raise FhirUnauthorized("The launch has ended.", status=401)
             current = TokenSet(**self._service.vault.open(row.sealed_tokens))

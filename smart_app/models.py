@@ -72,3 +72,32 @@ class VisitDraft(Base):
     sealed_state: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[Timestamp]
+
+
+class OutboxEntry(Base):
+    """One agreed plan on its way to the chart, committed before the first attempt.
+
+    What the clinician typed (the plan) and the per-resource status (which may echo the
+    server's messages) are sealed; the rest is ids, states and times.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[IntPk]
+    plan_id: Mapped[str] = mapped_column(String(100), unique=True)
+    launch_hash: Mapped[str] = mapped_column(String(64))  # whose tokens write it
+    iss: Mapped[str] = mapped_column(String(500))
+    patient: Mapped[FhirId]
+    encounter: Mapped[str | None] = mapped_column(String(64))
+    granted_scopes: Mapped[str] = mapped_column(Text, default="")
+    strategy: Mapped[str | None] = mapped_column(Text)  # WriteStrategy JSON; None: not yet
+    sealed_plan: Mapped[str] = mapped_column(Text)
+    sealed_writes: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | written | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[Timestamp] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # kind and status, no PHI
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]

@@ -14,8 +14,10 @@ from smart_app.config import Settings
 from smart_app.drafts import DraftStore
 from smart_app.ehr_style import EhrStyles
 from smart_app.launches import LaunchService, OpenLaunch
+from smart_app.outbox import OutboxService
 from smart_app.vault import Vault
 from smart_app.visit import Capabilities, VisitReader
+from smart_app.writeback_status import Backoff
 
 EXTENSION_KEY = "flip_services"
 
@@ -30,6 +32,7 @@ class Services:
     capabilities: Capabilities
     drafts: DraftStore
     styles: EhrStyles
+    outbox: OutboxService
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
@@ -58,13 +61,21 @@ def build_services(settings: Settings) -> Services:
     http = retrying_session()
     client = SmartClient(registrations, redirect_uri=f"{settings.public_url}/callback", http=http)
     vault = Vault(settings.token_encryption_key or "", settings.secret_key or "")
+    launches = LaunchService(client, vault)
     return Services(
         settings=settings,
         vault=vault,
-        launches=LaunchService(client, vault),
+        launches=launches,
         capabilities=Capabilities(),
         drafts=DraftStore(vault),
         styles=EhrStyles(http),
+        outbox=OutboxService(
+            launches,
+            vault,
+            canonical_base=settings.canonical_base,
+            backoff=Backoff(settings.outbox_backoff_base_s, settings.outbox_backoff_cap_s),
+            timeout_s=settings.outbox_timeout_s,
+        ),
     )
 
 
