@@ -52,6 +52,29 @@ def latest_preference(
     skips: Skips,
 ) -> PartneringPreference | None:
     """The most recent partnering preference across answers, Observations and notes."""
+    history = preference_history(
+        answers=answers,
+        observations=observations,
+        document_references=document_references,
+        patient_ref=patient_ref,
+        zone=zone,
+        base=base,
+        skips=skips,
+    )
+    return history[0] if history else None
+
+
+def preference_history(
+    *,
+    answers: Iterable[PreVisitAnswers],
+    observations: list[object],
+    document_references: list[object],
+    patient_ref: str,
+    zone: tzinfo | None,
+    base: str,
+    skips: Skips,
+) -> list[PartneringPreference]:
+    """Every partnering preference and note found, newest first (for the care team)."""
     candidates = [
         c
         for c in (
@@ -61,9 +84,10 @@ def latest_preference(
         )
         if c is not None
     ]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: _timestamp(c.recorded))
+    # Newest first; at the same moment the clinician's note wins over the data it summarises.
+    return sorted(
+        candidates, key=lambda c: (_timestamp(c.recorded), c.source == "note"), reverse=True
+    )
 
 
 def answers_to_preference(answers: Iterable[PreVisitAnswers]) -> PartneringPreference | None:

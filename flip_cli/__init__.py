@@ -70,6 +70,27 @@ def demo(sandbox_port: int, app_port: int) -> None:
     run_demo(sandbox_port=sandbox_port, app_port=app_port)
 
 
+@main.command()
+@click.option("--patient", required=True, help="The patient's FHIR id.")
+def audit(patient: str) -> None:
+    """Print who read or wrote this patient's data through Flip, and when."""
+    from smart_app import create_app
+    from smart_app.audit import events_for
+    from smart_app.db import db
+
+    _check_settings()
+    with create_app({"outbox_worker": False}).app_context():
+        events = events_for(patient)
+        db.engine.dispose()  # close pooled connections before the process ends
+    if not events:
+        click.echo(f"No audit events for patient {patient}.")
+    for event in events:
+        click.echo(
+            f"{event.recorded_at.isoformat()}  {event.user}  {event.action}  {event.outcome}  "
+            f"{event.resource_ids}"
+        )
+
+
 @main.group()
 def outbox() -> None:
     """The write-back outbox: plans on their way to the chart."""

@@ -10,7 +10,7 @@ from flask import Flask, Response
 from smart_app import errors, health, launch_views, metrics_view, visit_views
 from smart_app.config import load_settings
 from smart_app.db import db
-from smart_app.formatting import ago
+from smart_app.formatting import ago, origin_label
 from smart_app.outbox_worker import OutboxWorker
 from smart_app.services import EXTENSION_KEY, build_services
 
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, launch_views.bp, visit_views.bp, metrics_view.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(ago)
+    app.add_template_filter(origin_label)
     app.after_request(_security_headers)
     return app
 

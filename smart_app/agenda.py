@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fhir_mappings.visit_model import ClinicianItem, PreVisitAnswers, VisitInputs
 
@@ -75,6 +75,10 @@ class Draft:
     added: tuple[AddedItem, ...] = ()
     merges: Mapping[str, str] = field(default_factory=dict)  # clinician item id -> into id
     splits: frozenset[str] = frozenset()  # clinician item ids never to auto-merge
+    # The plan form as last sent, so a refused plan (open items, bad input) is not lost.
+    plan_form: Mapping[str, Any] | None = None
+    # The clinician's private end-of-visit reflection: kept here, never written to the chart.
+    reflection: Mapping[str, Any] | None = None
 
 
 def build_agenda(inputs: VisitInputs, draft: Draft | None = None) -> list[AgendaItem]:

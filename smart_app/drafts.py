@@ -132,6 +132,8 @@ def _to_json(draft: Draft) -> dict[str, Any]:
         ],
         "merges": dict(draft.merges),
         "splits": sorted(draft.splits),
+        "plan_form": draft.plan_form,
+        "reflection": draft.reflection,
     }
 
 
@@ -150,4 +152,6 @@ def _from_json(value: dict[str, Any]) -> Draft:
         ),
         merges=dict(value.get("merges", {})),
         splits=frozenset(value.get("splits", ())),
+        plan_form=value.get("plan_form"),
+        reflection=value.get("reflection"),
     )

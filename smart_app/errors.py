@@ -30,6 +30,7 @@ from launch.fhir_errors import (
 )
 from smart_app.agenda_api import InvalidRequest
 from smart_app.launches import LaunchNotFound
+from smart_app.plan import OpenItemsRemain
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Failure:
     title: str
     happened: str
     advice: str
+    details: dict[str, object] | None = None
 
 
 def describe(error: Exception) -> Failure:
@@ -80,6 +82,15 @@ def describe(error: Exception) -> Failure:
             str(error),
             "Open Flip again from the chart. If it keeps failing, tell your administrator "
             "Flip's registration with this EHR (client id, secret or key) needs checking.",
+        )
+    if isinstance(error, OpenItemsRemain):
+        return Failure(
+            409,
+            "open_items",
+            "Some of the patient's and family's items are still open",
+            "; ".join(f"{i.source}: {i.text[:80]}" for i in error.items),
+            "Mark each one addressed, or deferred with a short reason, then finish the plan.",
+            {"open_items": [{"id": i.id, "text": i.text, "source": i.source} for i in error.items]},
         )
     if isinstance(error, InvalidRequest):
         return Failure(400, "invalid_request", "Flip couldn't use that", str(error), str(error))
@@ -117,6 +128,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(LaunchError, _handle)
     app.register_error_handler(FhirError, _handle)
     app.register_error_handler(InvalidRequest, _handle)
+    app.register_error_handler(OpenItemsRemain, _handle)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
 
@@ -139,6 +151,11 @@ def _handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 def _render(failure: Failure) -> tuple[Response | str, int]:
     if "/api/" in request.path or request.accept_mimetypes.best == "application/json":
-        body = {"error": failure.code, "message": failure.happened, "advice": failure.advice}
+        body = {
+            "error": failure.code,
+            "message": failure.happened,
+            "advice": failure.advice,
+            **(failure.details or {}),
+        }
         return jsonify(body), failure.status
     return render_template("error.html", failure=failure), failure.status

@@ -17,3 +17,16 @@ def ago(moment: datetime | None, now: datetime) -> str:
     if days == 1:
         return "yesterday"
     return f"{days} days ago"
+
+
+ORIGIN_LABELS = {
+    "last-plan-activity": "from the last plan",
+    "last-plan-goal": "goal from the last plan",
+    "encounter-reason": "booked reason",
+    "appointment-reason": "booked reason",
+}
+
+
+def origin_label(origin: str) -> str:
+    """How an agenda item's origin reads on the page ("from the last plan")."""
+    return ORIGIN_LABELS.get(origin, origin.replace("-", " "))

@@ -14,22 +14,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fhir_mappings import codes
+from fhir_mappings.fields import Skips
 from fhir_mappings.patient import (
     EncounterSummary,
     PatientSummary,
     encounter_to_summary,
     patient_to_summary,
 )
+from fhir_mappings.preference import preference_history
 from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
 from fhir_mappings.visit_reading import read_visit
 from launch.context import LaunchContext
 from launch.fhir_errors import FhirFatalError
 from launch.gateway import FhirGateway, SearchRequest
 from launch.registrations import Registration
+from smart_app import audit
 from smart_app.agenda import AgendaItem, build_agenda
 from smart_app.drafts import DraftKey, DraftStore, SavedDraft
 
 CAPABILITIES_TTL_S = 3600.0
+# The care team's partnering-notes view looks back this far for pre-visit answers.
+HISTORY_WINDOW = timedelta(days=365)
 SEARCH_COUNT = "50"
 
 
@@ -138,6 +143,17 @@ class VisitReader:
             questionnaire_urls=self.registration.site_questionnaires,
         )
         draft = self.drafts.load(self.draft_key())
+        key = self.draft_key()
+        audit.record(
+            user=key.user_ref,
+            patient=key.patient,
+            action="read-visit",
+            resource_ids=[
+                f"Patient/{patient.id}",
+                *([f"Encounter/{encounter.id}"] if encounter else []),
+                *(f"QuestionnaireResponse/{a.response_id}" for a in inputs.answers),
+            ],
+        )
         return Visit(
             patient=patient,
             encounter=encounter,
@@ -150,12 +166,72 @@ class VisitReader:
             visit_start=visit_start,
         )
 
+    def partnering_history(self) -> tuple[PatientSummary, list[PartneringPreference]]:
+        """The patient's partnering notes and preferences over time, newest first."""
+        patient_id = self.context.patient or ""
+        since = (datetime.now(UTC) - HISTORY_WINDOW).date().isoformat()
+        searches = [
+            SearchRequest("Patient", {"_id": patient_id}),
+            self._named_searches()["related_persons"],
+            SearchRequest(
+                "QuestionnaireResponse",
+                {"patient": patient_id, "authored": f"ge{since}", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            self._named_searches()["observations"],
+            self._named_searches()["notes"],
+        ]
+        patients, related, responses, observations, notes = self.gateway.batch_search(
+            searches, use_batch=self.capabilities.supports_batch(self.gateway)
+        )
+        patient = _first(patients, patient_to_summary)
+        if patient is None:
+            raise FhirFatalError(
+                "The EHR returned no readable Patient for this launch.", status=404
+            )
+        answers = read_visit(
+            patient_id=patient.id,
+            patient=patients[0],
+            encounter=None,
+            appointments=[],
+            questionnaire_responses=responses,
+            related_persons=related,
+            observations=[],
+            document_references=[],
+            care_plans=[],
+            goals=[],
+            visit_start=datetime.now(UTC),
+            window=HISTORY_WINDOW,
+            base=self.canonical_base,
+            linkid_map=self.registration.linkid_map,
+            questionnaire_urls=self.registration.site_questionnaires,
+        ).answers
+        history = preference_history(
+            answers=answers,
+            observations=list(observations),
+            document_references=list(notes),
+            patient_ref=f"Patient/{patient.id}",
+            zone=UTC,
+            base=self.canonical_base,
+            skips=Skips(),
+        )
+        key = self.draft_key()
+        audit.record(
+            user=key.user_ref, patient=key.patient, action="read-partnering-notes",
+            resource_ids=[f"Patient/{patient.id}"],
+        )  # fmt: skip
+        return patient, history
+
     def _searches(self) -> list[SearchRequest]:
+        searches = self._named_searches()
+        return [searches[name] for name in _NAMES]
+
+    def _named_searches(self) -> dict[str, SearchRequest]:
         patient = self.context.patient or ""
         since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
         today = datetime.now(UTC).date()
         identifier = f"{codes.identifier_system(self.canonical_base)}|"
-        searches = {
+        return {
             "patient": SearchRequest("Patient", {"_id": patient}),
             "encounter": SearchRequest(
                 "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
@@ -196,7 +272,6 @@ class VisitReader:
                 optional=True,
             ),
         }
-        return [searches[name] for name in _NAMES]
 
 
 _NAMES = (

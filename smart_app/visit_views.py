@@ -10,10 +10,12 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
 
-from smart_app import agenda_api
+from fhir_mappings.questionnaire import LEARNING_PREFERENCES_DISPLAY, PARTNERING_STYLES
+from smart_app import agenda_api, closing
 from smart_app.drafts import with_added, with_order_and_statuses
 from smart_app.launch_views import BROWSER_COOKIE
 from smart_app.launches import LaunchNotFound
+from smart_app.plan import SOMETHING_ELSE
 from smart_app.services import services
 
 bp = Blueprint("visit", __name__, url_prefix="/l/<launch_id>")
@@ -38,12 +40,19 @@ def _keep_launch_id(_endpoint: str, values: dict[str, Any]) -> None:
 @bp.get("/visit")
 def page() -> str:
     """The visit page: the number-one concern, the partnering preference, the agenda."""
-    visit = services().visit_reader(g.launch).load()
+    reader = services().visit_reader(g.launch)
+    visit = reader.load()
+    writeback = closing.writeback_status(reader, services().outbox)
     return render_template(
         "visit.html",
         visit=visit,
+        writeback=writeback.to_json() if writeback else None,
         api_base=url_for("visit.api_root"),
         api_token=services().vault.api_token(g.launch.launch_id),
+        something_else=SOMETHING_ELSE,
+        partnering_styles=PARTNERING_STYLES,
+        learning_preferences=LEARNING_PREFERENCES_DISPLAY,
+        reflection_questions=closing.REFLECTION_QUESTIONS,
     )
 
 
@@ -126,3 +135,41 @@ def _check_api_token() -> None:
     token = request.headers.get(API_TOKEN_HEADER)
     if not services().vault.check_api_token(g.launch.launch_id, token):
         raise ApiTokenMissing("missing or wrong X-Flip-Launch header")
+
+
+@bp.post("/api/visit/plan")
+def api_finish_plan() -> tuple[Response, int]:
+    """Finish the visit: 409 listing open patient/family items, else 202 and write-back."""
+    status = closing.finish_visit(
+        services().visit_reader(g.launch),
+        services().drafts,
+        services().outbox,
+        g.launch,
+        request.get_json(silent=True),
+    )
+    return jsonify(status.to_json()), 202
+
+
+@bp.get("/api/visit/writeback")
+def api_writeback() -> tuple[Response, int]:
+    """What of the plan is saved to the chart (with ids), pending, or failed (and why)."""
+    status = closing.writeback_status(services().visit_reader(g.launch), services().outbox)
+    if status is None:
+        body = {"error": "no_plan", "message": "No plan was finished for this visit yet."}
+        return jsonify(body), 404
+    return jsonify(status.to_json()), 200
+
+
+@bp.put("/api/visit/reflection")
+def api_reflection() -> tuple[Response, int]:
+    """The clinician's private reflection: kept for them, never written to the chart."""
+    reader = services().visit_reader(g.launch)
+    kept = closing.save_reflection(reader, services().drafts, request.get_json(silent=True))
+    return jsonify({"reflection": kept, "private": True}), 200
+
+
+@bp.get("/partnering")
+def partnering() -> str:
+    """The patient's partnering notes and preferences over time, newest first."""
+    patient, history = services().visit_reader(g.launch).partnering_history()
+    return render_template("partnering.html", patient=patient, history=history)

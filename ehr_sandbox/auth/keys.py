@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from ehr_sandbox.auth.models import SigningKey
 
 ID_TOKEN_ALG = "RS256"  # noqa: S105 (an algorithm name, not a secret)
+# Importing a private RSA JWK re-validates the key (tens of milliseconds): keep each one.
+_IMPORTED: dict[str, RSAKey] = {}
 
 
 def signing_key(session: Session) -> RSAKey:
@@ -31,11 +33,18 @@ def signing_key(session: Session) -> RSAKey:
         )
         session.add(record)
         session.flush()
-    return RSAKey.import_key(record.private_jwk)
+    return _imported(record)
 
 
 def public_jwks(session: Session) -> dict[str, Any]:
     """The public JWK Set of every signing key."""
     signing_key(session)  # make sure there is at least one
-    keys = [RSAKey.import_key(r.private_jwk) for r in session.scalars(select(SigningKey))]
+    keys = [_imported(r) for r in session.scalars(select(SigningKey))]
     return dict(KeySet(list(keys)).as_dict(private=False))
+
+
+def _imported(record: SigningKey) -> RSAKey:
+    key = _IMPORTED.get(record.kid)
+    if key is None:
+        key = _IMPORTED[record.kid] = RSAKey.import_key(record.private_jwk)
+    return key

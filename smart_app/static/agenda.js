@@ -144,6 +144,7 @@
         li.querySelector("[data-who]").textContent = "added now";
         list.appendChild(li);
         input.value = "";
+        document.dispatchEvent(new CustomEvent("flip:item-added", { detail: data.item }));
         return saveOrder();
       }).catch(function () {});
   });

@@ -19,6 +19,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from ehr_sandbox.app import create_app as create_sandbox_app
 from ehr_sandbox.auth import register_client
 from launch.registrations import DEFAULT_SCOPE
+from smart_app import OUTBOX_WORKER_KEY
 from smart_app import create_app as create_flip_app
 from smart_app.migrate import upgrade
 from tests.conftest import LiveSandbox, sandbox_state
@@ -139,6 +140,11 @@ def deploy(
             "database_url": database_url,
             "public_url": flip_url,
             "registrations_file": str(registrations_file),
+            # The write-back worker runs as in production, polling fast for tests.
+            "outbox_worker": True,
+            "outbox_poll_s": 0.1,
+            "outbox_backoff_base_s": 0.1,
+            "outbox_backoff_cap_s": 1.0,
         }
     )
     sandbox_server.start(sandbox_app)
@@ -165,6 +171,7 @@ def deploy(
     try:
         yield deployment
     finally:
+        flip_app.extensions[OUTBOX_WORKER_KEY].stop()
         flip_server.stop()
         sandbox_server.stop()
         flip_app.extensions["flip_db"][0].dispose()

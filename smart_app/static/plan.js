@@ -1,0 +1,168 @@
+// Closing the visit: gather the plan, send it, show what is saved to the chart.
+(function () {
+  "use strict";
+  var form = document.getElementById("plan-form");
+  if (!form) return;
+  var apiBase = meta("flip-api-base");
+  var token = meta("flip-launch-token");
+  var statusLine = document.getElementById("plan-status");
+  var openItems = document.getElementById("open-items");
+  var asked = document.getElementById("something-else-asked");
+  var addedAfterAsking = [];
+
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute("content") : "";
+  }
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("error", Boolean(isError));
+    statusLine.setAttribute("role", isError ? "alert" : "status");
+  }
+
+  function send(method, path, body) {
+    return fetch(apiBase + path, {
+      method: method,
+      headers: { "Content-Type": "application/json", "X-Flip-Launch": token },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function value(root, selector) {
+    var element = root.querySelector(selector);
+    return element ? element.value.trim() : "";
+  }
+
+  function plan() {
+    var items = Array.prototype.map.call(form.querySelectorAll("[data-plan-item]"), function (row) {
+      return {
+        text: value(row, ".plan-text"),
+        owner: value(row, ".plan-owner") || null,
+        when: value(row, ".plan-when") || "now",
+        due: value(row, ".plan-due") || null,
+      };
+    }).filter(function (item) { return item.text; });
+    var goals = Array.prototype.map.call(form.querySelectorAll(".goal-text"), function (input) {
+      return { text: input.value.trim() };
+    }).filter(function (goal) { return goal.text; });
+    var learning = Array.prototype.filter.call(
+      form.querySelectorAll('input[name="learning"]'), function (box) { return box.checked; }
+    ).map(function (box) { return box.value; });
+    return {
+      items: items,
+      goals: goals,
+      follow_up: value(form, "#follow-up") || null,
+      partnering_note: {
+        style: value(form, "#partnering-style") || null,
+        learning_preferences: learning,
+        text: value(form, "#partnering-text") || null,
+      },
+      something_else_asked: asked.checked,
+      something_else_added: addedAfterAsking,
+    };
+  }
+
+  function showOpen(items) {
+    document.querySelectorAll("[data-agenda-item]").forEach(function (li) {
+      li.classList.remove("needs-closing");
+    });
+    openItems.textContent = "";
+    if (!items || !items.length) { openItems.hidden = true; return; }
+    var title = document.createElement("p");
+    title.textContent = "Still open - address or defer each one first:";
+    openItems.appendChild(title);
+    var list = document.createElement("ul");
+    items.forEach(function (item) {
+      var entry = document.createElement("li");
+      entry.textContent = item.source + ": " + item.text;
+      list.appendChild(entry);
+      var li = document.querySelector('[data-agenda-item][data-id="' + item.id + '"]');
+      if (li) li.classList.add("needs-closing");
+    });
+    openItems.appendChild(list);
+    openItems.hidden = false;
+  }
+
+  function showWriteback(status) {
+    var section = document.getElementById("writeback");
+    var list = document.getElementById("writeback-list");
+    list.textContent = "";
+    (status.resources || []).forEach(function (resource) {
+      var entry = document.createElement("li");
+      entry.dataset.writebackResource = "";
+      entry.dataset.status = resource.status;
+      var words = resource.resource_type + ": " + resource.status;
+      if (resource.id) words += " (" + resource.id + ")";
+      if (resource.message) words += " \u2014 " + resource.message;
+      entry.textContent = words;
+      list.appendChild(entry);
+    });
+    section.hidden = false;
+    section.dataset.state = status.state;
+    if (status.state === "pending") setTimeout(poll, 1500);
+    if (status.state === "failed") say("Not saved: see below, edit the plan and finish again.", true);
+    if (status.state === "written") say("Saved to the chart.");
+  }
+
+  function poll() {
+    send("GET", "/visit/writeback").then(function (answer) {
+      if (answer.status === 200) showWriteback(answer.data);
+    }).catch(function () { setTimeout(poll, 5000); });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    say("Sending\u2026");
+    send("POST", "/visit/plan", plan()).then(function (answer) {
+      if (answer.status === 409 && answer.data.open_items) {
+        showOpen(answer.data.open_items);
+        say(answer.data.advice || "Some items are still open.", true);
+      } else if (answer.status === 202) {
+        showOpen([]);
+        say("Saving to the chart\u2026");
+        showWriteback(answer.data);
+      } else {
+        say((answer.data.message || "Not sent.") + " Your plan is still here.", true);
+      }
+    }).catch(function () {
+      say("Flip could not be reached. Your plan is still here; try again.", true);
+    });
+  });
+
+  document.getElementById("add-plan-item").addEventListener("click", function () {
+    var template = document.getElementById("plan-item-template");
+    var row = template.content.querySelector("[data-plan-item]").cloneNode(true);
+    document.getElementById("plan-items").appendChild(row);
+    row.querySelector(".plan-text").focus();
+  });
+  document.getElementById("add-goal").addEventListener("click", function () {
+    var input = document.createElement("input");
+    input.className = "goal-text";
+    input.maxLength = 1000;
+    input.setAttribute("aria-label", "Goal");
+    document.getElementById("plan-goals").appendChild(input);
+    input.focus();
+  });
+  document.getElementById("save-reflection").addEventListener("click", function () {
+    var reflection = {};
+    document.querySelectorAll("[data-reflection]").forEach(function (area) {
+      reflection[area.dataset.reflection] = area.value;
+    });
+    send("PUT", "/visit/reflection", reflection).then(function (answer) {
+      say(answer.status === 200 ? "Reflection kept (private)." : answer.data.message, answer.status !== 200);
+    });
+  });
+
+  // Items added to the agenda after "something else" was asked are what it brought up.
+  document.addEventListener("flip:item-added", function (event) {
+    if (asked.checked) addedAfterAsking.push(event.detail.text);
+  });
+
+  var section = document.getElementById("writeback");
+  if (section && !section.hidden) poll();
+})();

@@ -1,0 +1,120 @@
+"""A whole visit in chromium: flip, close, plan, partnering note, saved to the chart; and
+the next visit starts from the last plan."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Frame, Page, expect
+
+from fhir_mappings.codes import identifier_system
+from tests.browser.test_agenda_in_frame import line, saved, shown
+from tests.e2e.conftest import family_chart
+from tests.e2e.deployment import ACT_CODE, Deployment
+
+
+@pytest.fixture
+def ehr(tmp_path: Path) -> Iterator[Deployment]:
+    with family_chart(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path) as deployment:
+        yield deployment
+
+
+def flip_frame(page: Page, ehr: Deployment, encounter: str) -> Frame:
+    page.goto(f"{ehr.sandbox.url}/chart/p1?encounter={encounter}&practitioner=dr1")
+    expect(page.frame_locator("iframe[title='Flip']").locator("[data-number-one]")).to_be_visible()
+    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+
+
+def chart(ehr: Deployment, resource_type: str) -> list[dict[str, object]]:
+    """Flip's resources of one type in the sandbox chart (by Flip's identifier system)."""
+    answer = requests.get(
+        f"{ehr.sandbox.open_fhir_base}/{resource_type}",
+        params={"identifier": f"{identifier_system()}|"},
+        timeout=10,
+    )
+    return [e["resource"] for e in answer.json().get("entry", [])]
+
+
+@pytest.mark.browser
+def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = flip_frame(page, ehr, "e-agenda")
+    # Reorder: the family's item first (the teen agreed mom should go first today).
+    line(frame, "weight gain").locator("[data-move='up']").click()
+    saved(frame)
+    line(frame, "weight gain").locator("[data-move='up']").click()
+    saved(frame)
+    assert shown(frame)[0][2] == "Her weight gain this winter"
+
+    # Finishing with open items is refused, and the open ones are listed.
+    frame.locator("#something-else-asked").check()
+    frame.locator(".plan-text").first.fill("Dietitian call about enzymes")
+    frame.locator("#finish-plan").click()
+    expect(frame.locator("#open-items")).to_contain_text("Lacrosse travel without my vest")
+
+    line(frame, "weight gain").locator("[data-status-select]").select_option("addressed")
+    saved(frame)
+    line(frame, "Lacrosse").locator("[data-status-select]").select_option("addressed")
+    saved(frame)
+    sleepovers = line(frame, "Sleepovers")
+    sleepovers.locator("[data-status-select]").select_option("deferred")
+    sleepovers.locator("[data-reason]").fill("Next visit")
+    sleepovers.locator("[data-reason]").press("Enter")
+    saved(frame)
+    # "Something else?" brought up a school letter.
+    frame.locator("#add-item-text").fill("Letter for school")
+    frame.locator("#add-item button[type=submit]").click()
+    saved(frame)
+
+    row = frame.locator("[data-plan-item]").first
+    row.locator(".plan-owner").fill("Dana (mom)")
+    frame.locator("#add-plan-item").click()
+    later = frame.locator("[data-plan-item]").nth(1)
+    later.locator(".plan-text").fill("Check airway clearance routine for away games")
+    later.locator(".plan-owner").fill("Maya")
+    later.locator(".plan-when").select_option("later")
+    frame.locator(".goal-text").first.fill("Play the whole lacrosse season")
+    frame.locator("#partnering-style").select_option("talk-options")
+    frame.locator("input[name=learning][value=written]").check()
+    frame.locator("#partnering-text").fill("Maya leads; mom joins for medication changes.")
+    frame.locator("details.reflection summary").click()
+    frame.locator("#reflection-flexible").fill("Mostly; I interrupted once.")
+    frame.locator("#save-reflection").click()
+    expect(frame.locator("#plan-status")).to_have_text("Reflection kept (private).")
+    frame.locator("#finish-plan").click()
+    expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
+    expect(frame.locator("[data-writeback-resource][data-status=written]").first).to_be_visible()
+
+    careplans = chart(ehr, "CarePlan")
+    assert len(careplans) == 1
+    activities = [a["detail"]["description"] for a in careplans[0]["activity"]]  # type: ignore[index]
+    assert "Check airway clearance routine for away games" in activities
+    notes = [n for n in chart(ehr, "DocumentReference")]
+    note_text = base64.b64decode(notes[0]["content"][0]["attachment"]["data"]).decode()  # type: ignore[index]
+    assert "Maya leads; mom joins for medication changes." in note_text
+    assert "interrupted" not in note_text  # the reflection stays private
+    assert len(chart(ehr, "Goal")) == 1
+
+    # The next visit: a new encounter, and the last plan's open item comes back.
+    ehr.seed(
+        "Encounter",
+        "e-next",
+        status="in-progress",
+        subject={"reference": "Patient/p1"},
+        period={"start": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()},
+        **{"class": {"system": ACT_CODE, "code": "AMB"}},
+    )
+    frame = flip_frame(page, ehr, "e-next")
+    from_plan = frame.locator(
+        "[data-agenda-item][data-source=clinician]", has=frame.locator("[data-origin]")
+    )
+    expect(from_plan.filter(has_text="Check airway clearance routine")).to_contain_text(
+        "from the last plan"
+    )
+    expect(frame.locator("[data-partnering-preference]")).to_contain_text("Maya leads")

@@ -1,0 +1,155 @@
+"""Finishing a visit over real HTTP: refusals keep the plan, the chart gets it once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from fhir_mappings.codes import identifier_system
+from tests.e2e.conftest import Visit, launch
+from tests.e2e.deployment import Deployment
+
+PLAN: dict[str, Any] = {
+    "items": [{"text": "Pack the vest for away games", "owner": "Maya", "when": "later"}],
+    "goals": [{"text": "Play the whole season"}],
+    "partnering_note": {
+        "style": "talk-options",
+        "learning_preferences": ["written"],
+        "text": "Maya leads.",
+    },
+    "something_else_asked": True,
+    "something_else_added": ["Letter for school"],
+}
+
+
+def close_agenda(visit: Visit) -> None:
+    agenda = visit.get()["agenda"]
+    statuses = {
+        i["id"]: {"status": "addressed"} for i in agenda if i["source"] in ("patient", "family")
+    }
+    assert visit.send("PUT", "/visit/agenda", {"statuses": statuses}).ok
+
+
+def wait_written(visit: Visit) -> dict[str, Any]:
+    for _ in range(100):
+        status: dict[str, Any] = visit.send("GET", "/visit/writeback", None).json()
+        if status["state"] != "pending":
+            return status
+        time.sleep(0.2)
+    raise AssertionError("write-back still pending")
+
+
+def flip_resources(ehr: Deployment, resource_type: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        f"{ehr.sandbox.open_fhir_base}/{resource_type}",
+        params={"identifier": f"{identifier_system()}|"},
+        timeout=10,
+    )
+    return [e["resource"] for e in answer.json().get("entry", [])]
+
+
+def test_open_family_items_block_the_plan_and_the_typed_plan_is_kept(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    refused = visit.send("POST", "/visit/plan", PLAN)
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["error"] == "open_items"
+    assert {i["text"] for i in body["open_items"]} == {
+        "Lacrosse travel without my vest",
+        "Sleepovers",
+        "Her weight gain this winter",
+    }
+    page = visit.browser.get(visit.page.url)  # reload: what was typed is still there
+    assert "Pack the vest for away games" in page.text
+    assert "Maya leads." in page.text
+
+
+def test_a_finished_plan_is_written_once_and_the_status_says_so(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    close_agenda(visit)
+    accepted = visit.send("POST", "/visit/plan", PLAN)
+    assert accepted.status_code == 202, accepted.text
+    again = visit.send("POST", "/visit/plan", PLAN)  # a double click
+    assert again.status_code == 202
+    status = wait_written(visit)
+    assert status["state"] == "written"
+    written = {r["resource_type"]: r for r in status["resources"] if r["status"] == "written"}
+    assert {"CarePlan", "Goal", "DocumentReference"} <= set(written)
+    assert written["CarePlan"]["id"]
+    assert len(flip_resources(family_visit, "CarePlan")) == 1
+    assert len(flip_resources(family_visit, "Goal")) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"items": [], "goals": [], "partnering_note": None}, "The plan is empty"),
+        ({"goals": [{"text": "x" * 1001}]}, "the limit is 1000"),
+    ],
+)
+def test_bad_plans_get_a_clear_message_and_nothing_is_written(
+    family_visit: Deployment, change: dict[str, Any], message: str
+) -> None:
+    visit = launch(family_visit)
+    close_agenda(visit)
+    answer = visit.send("POST", "/visit/plan", {**PLAN, **change})
+    assert answer.status_code == 400
+    assert message in answer.json()["message"]
+    assert flip_resources(family_visit, "CarePlan") == []
+    assert visit.send("GET", "/visit/writeback", None).status_code == 404
+
+
+def test_script_in_the_plan_is_written_as_text_and_shown_escaped(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    close_agenda(visit)
+    script = "<script>alert(1)</script>"
+    plan = {**PLAN, "goals": [{"text": script}]}
+    assert visit.send("POST", "/visit/plan", plan).status_code == 202
+    wait_written(visit)
+    goal = flip_resources(family_visit, "Goal")[0]
+    assert goal["description"]["text"] == script
+    careplan = flip_resources(family_visit, "CarePlan")[0]
+    assert script not in careplan["text"]["div"]
+    page = visit.browser.get(visit.page.url)
+    assert script not in page.text
+
+
+def test_the_partnering_notes_view_lists_notes_newest_first(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    close_agenda(visit)
+    assert visit.send("POST", "/visit/plan", PLAN).status_code == 202
+    wait_written(visit)
+    page = visit.browser.get(visit.page.url.replace("/visit", "/partnering"))
+    assert page.status_code == 200
+    assert "Maya leads." in page.text
+    assert page.text.index('data-source="note"') < page.text.rindex("data-partnering-entry")
+
+
+def test_every_read_and_write_is_in_the_audit_trail(family_visit: Deployment) -> None:
+    from flip_cli import main
+
+    visit = launch(family_visit)
+    close_agenda(visit)
+    visit.send("POST", "/visit/plan", PLAN)
+    wait_written(visit)
+    settings = family_visit.flip.config["FLIP_SETTINGS"]
+    result = CliRunner().invoke(
+        main,
+        ["audit", "--patient", "p1"],
+        env={
+            "FLIP_ENV": "testing",
+            "FLIP_DATABASE_URL": settings.database_url,
+            "FLIP_REGISTRATIONS_FILE": str(family_visit.registrations_file),
+        },
+    )
+    assert result.exit_code == 0, result.output
+    assert "Practitioner/dr1  read-visit" in result.output
+    assert "submit-plan" in result.output
+    assert "CarePlan/" in result.output  # the write, with the id the chart gave it
+    assert "Lacrosse" not in result.output  # ids only, no PHI
