@@ -28,6 +28,7 @@ from fhir_mappings.plan_model import AgreedPlan
 from fhir_mappings.writeback import MappingError, plan_writes
 from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError, FhirUnauthorized
 from launch.gateway import FhirGateway
+from smart_app import audit
 from smart_app.db import db
 from smart_app.launches import LaunchService, OpenLaunch
 from smart_app.models import OutboxEntry
@@ -226,6 +227,7 @@ class OutboxService:
             writes.setdefault(key, {}).update(fields)
             self._save(plan_id, writes=writes)
 
+        outcome = FAILED
         try:
             if strategy is None:
                 strategy = self._decide(gateway, plan, scopes, temporary_ok=False)
@@ -244,13 +246,24 @@ class OutboxService:
             self._fail(plan_id, writes, str(error), transaction=True, error="mapping")
         except FhirError as error:  # temporary: 5xx, 429, timeouts, lost connections
             self._retry(plan_id, _kind(error), timed_out=_timed_out(error))
+            return
         except (LeaseLost, AssertionError):
             raise
         except Exception as error:  # never drop the plan on a bug; log no PHI (no traceback)
             log.error("outbox: unexpected %s; will retry", type(error).__name__)
             self._retry(plan_id, type(error).__name__, timed_out=False)
+            return
         else:
             self._finish(plan_id, writes)
+            outcome = WRITTEN
+        # The audit trail names what was written to the chart, by id; never its words.
+        audit.record(
+            user=plan.practitioner_ref,
+            patient=plan.patient_id,
+            action="write-plan",
+            resource_ids=[str(w["id"]) for w in writes.values() if w.get("status") == WRITTEN],
+            outcome=outcome,
+        )
 
     def _decide(
         self,

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import delete
 
 from flip_cli import main as flip
+from smart_app import audit
 from smart_app.db import db
 from smart_app.models import LaunchSession
 from smart_app.outbox import RELAUNCH, OutboxService
@@ -73,6 +74,8 @@ def test_a_refused_write_fails_with_the_servers_message_and_resends_after_editin
     assert {r.message for r in failed.resources} == {"Injected fault: HTTP 422"}
     assert failed.to_json()["message"] == "The chart refused part of the plan."
     assert chart.search("CarePlan", [("patient", "p1")]) == []
+    writes = [e.outcome for e in audit.events_for("p1") if e.action == "write-plan"]
+    assert writes == ["failed"]
 
     edited = maya_plan("plan-refused", goal="Play every home game")
     resent = outbox.resubmit(plan.plan_id, edited)

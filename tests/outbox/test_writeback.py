@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from smart_app import audit
 from smart_app.outbox import OutboxService
 from smart_app.services import services
 from smart_app.write_strategy import WriteCapabilities, decide_strategy
@@ -54,6 +55,10 @@ def test_outbox_writes_each_resource_once_with_a_provenance_per_target(
         assert written[f"provenance:{key}"].id is not None
     careplan = chart.search("CarePlan", [("_id", written["careplan"].id.split("/")[1])])[0]
     assert careplan["goal"] == [{"reference": written["goal-0"].id}]
+    (event,) = [e for e in audit.events_for("p1") if e.action == "write-plan"]
+    assert (event.user, event.outcome) == ("Practitioner/dr1", "written")
+    assert written["careplan"].id in event.resource_ids.split()
+    assert "lacrosse" not in event.resource_ids.lower()  # ids only
 
 
 def test_outbox_status_json_lists_each_resource_with_its_id(chart: Chart) -> None:
