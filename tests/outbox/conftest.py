@@ -16,6 +16,7 @@ import requests
 
 from fhir_mappings.plan_model import AgreedPlan, PartneringNote, PlanGoal, PlanItem
 from fhir_mappings.writeback import plan_writes
+from smart_app import OUTBOX_WORKER_KEY
 from smart_app.launches import OpenLaunch
 from smart_app.outbox import OutboxService
 from smart_app.services import services
@@ -100,6 +101,10 @@ def maya_plan(plan_id: str, *, goal: str = "Play the whole lacrosse season") -> 
 def chart(database_url: str, tmp_path: Path) -> Iterator[Chart]:
     """Flip launched from Maya's chart; tests run inside Flip's app context."""
     with deploy(database_url, tmp_path) as ehr:
+        # These tests drive the outbox themselves: the deployment's own worker stands by.
+        worker = ehr.flip.extensions.get(OUTBOX_WORKER_KEY)
+        if worker is not None:
+            worker.stop()
         browser = Browser()
         browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
         landed = [

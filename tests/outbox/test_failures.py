@@ -188,4 +188,4 @@ def test_flip_outbox_run_once_writes_due_plans(chart: Chart, monkeypatch: Any) -
     result = CliRunner().invoke(flip, ["outbox", "run", "--once"])
     assert result.exit_code == 0, result.output
     status = OutboxService.status(chart.outbox(), plan.plan_id)
-    assert status is not None and status.state == "written"
+    assert status is not None and status.state == "written", (result.output, status)

@@ -53,7 +53,8 @@ def test_outbox_writes_each_resource_once_with_a_provenance_per_target(
         assert target is not None and target.startswith(written[key].resource_type)
         assert chart.provenances(target) == 1
         assert written[f"provenance:{key}"].id is not None
-    careplan = chart.search("CarePlan", [("_id", written["careplan"].id.split("/")[1])])[0]
+    careplan_id = str(written["careplan"].id).split("/")[1]
+    careplan = chart.search("CarePlan", [("_id", careplan_id)])[0]
     assert careplan["goal"] == [{"reference": written["goal-0"].id}]
     (event,) = [e for e in audit.events_for("p1") if e.action == "write-plan"]
     assert (event.user, event.outcome) == ("Practitioner/dr1", "written")
