@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,14 @@ def line(frame: Frame, text: str) -> Locator:
     )
 
 
-def saved(frame: Frame) -> None:
+@contextmanager
+def saving(frame: Frame) -> Iterator[None]:
+    """Wait until the change made in the block is saved through Flip's API."""
+    with frame.page.expect_response(
+        lambda r: "/api/visit/agenda" in r.url and r.request.method != "GET"
+    ) as answer:
+        yield
+    assert answer.value.ok
     expect(frame.locator("#save-status")).to_have_text("Saved")
 
 
@@ -65,24 +73,26 @@ def test_the_agenda_is_flipped_and_edits_survive_reload_and_relaunch(
     # Keyboard: move the clinician's item up one, with the focused arrow button.
     clinician = frame.locator("[data-agenda-item][data-source='clinician']")
     clinician.locator("[data-move='up']").focus()
-    frame.page.keyboard.press("Enter")
-    saved(frame)
-    # Drag: Sleepovers to the top.
-    line(frame, "Sleepovers").drag_to(
-        frame.locator("[data-agenda-item]").first, target_position={"x": 10, "y": 2}
-    )
-    saved(frame)
-    teen = line(frame, "Lacrosse")
-    teen.locator("[data-status-select]").select_option("addressed")
-    saved(frame)
+    with saving(frame):
+        frame.page.keyboard.press("Enter")
+    # Drag: Sleepovers to the top (the arrow key scrolled the frame: bring the list back).
+    frame.locator("#agenda-label").scroll_into_view_if_needed()
+    with saving(frame):
+        line(frame, "Sleepovers").drag_to(
+            frame.locator("[data-agenda-item]").first,
+            source_position={"x": 30, "y": 10},  # on the item's words, not its controls
+            target_position={"x": 30, "y": 3},
+        )
+    with saving(frame):
+        line(frame, "Lacrosse").locator("[data-status-select]").select_option("addressed")
     mom = line(frame, "weight gain")
     mom.locator("[data-status-select]").select_option("deferred")
     mom.locator("[data-reason]").fill("Dietitian next week")
-    mom.locator("[data-reason]").press("Enter")
-    saved(frame)
+    with saving(frame):
+        mom.locator("[data-reason]").press("Enter")
     frame.locator("#add-item-text").fill("School letter <for> the nurse")
-    frame.locator("#add-item button[type=submit]").click()
-    saved(frame)
+    with saving(frame):
+        frame.locator("#add-item button[type=submit]").click()
 
     expected = [
         ("patient", "open", "Sleepovers"),

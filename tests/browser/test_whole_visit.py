@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import Frame, Page, expect
 
 from fhir_mappings.codes import identifier_system
-from tests.browser.test_agenda_in_frame import line, saved, shown
+from tests.browser.test_agenda_in_frame import line, saving, shown
 from tests.e2e.conftest import family_chart
 from tests.e2e.deployment import ACT_CODE, Deployment
 
@@ -46,10 +46,10 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
 ) -> None:
     frame = flip_frame(page, ehr, "e-agenda")
     # Reorder: the family's item first (the teen agreed mom should go first today).
-    line(frame, "weight gain").locator("[data-move='up']").click()
-    saved(frame)
-    line(frame, "weight gain").locator("[data-move='up']").click()
-    saved(frame)
+    with saving(frame):
+        line(frame, "weight gain").locator("[data-move='up']").click()
+    with saving(frame):
+        line(frame, "weight gain").locator("[data-move='up']").click()
     assert shown(frame)[0][2] == "Her weight gain this winter"
 
     # Finishing with open items is refused, and the open ones are listed.
@@ -58,19 +58,19 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     frame.locator("#finish-plan").click()
     expect(frame.locator("#open-items")).to_contain_text("Lacrosse travel without my vest")
 
-    line(frame, "weight gain").locator("[data-status-select]").select_option("addressed")
-    saved(frame)
-    line(frame, "Lacrosse").locator("[data-status-select]").select_option("addressed")
-    saved(frame)
+    with saving(frame):
+        line(frame, "weight gain").locator("[data-status-select]").select_option("addressed")
+    with saving(frame):
+        line(frame, "Lacrosse").locator("[data-status-select]").select_option("addressed")
     sleepovers = line(frame, "Sleepovers")
     sleepovers.locator("[data-status-select]").select_option("deferred")
     sleepovers.locator("[data-reason]").fill("Next visit")
-    sleepovers.locator("[data-reason]").press("Enter")
-    saved(frame)
+    with saving(frame):
+        sleepovers.locator("[data-reason]").press("Enter")
     # "Something else?" brought up a school letter.
     frame.locator("#add-item-text").fill("Letter for school")
-    frame.locator("#add-item button[type=submit]").click()
-    saved(frame)
+    with saving(frame):
+        frame.locator("#add-item button[type=submit]").click()
 
     row = frame.locator("[data-plan-item]").first
     row.locator(".plan-owner").fill("Dana (mom)")

@@ -48,3 +48,14 @@ def test_a_real_visit_answer_matches_its_schema(family_visit: Deployment) -> Non
     errors = [e.message for e in schema_validator("Visit").iter_errors(body)]
     assert errors == []
     assert body["agenda"], "the example visit has an agenda to check"
+
+
+def test_a_real_writeback_answer_matches_its_schema(family_visit: Deployment) -> None:
+    from tests.e2e.test_plan import PLAN, close_agenda, wait_written
+
+    visit = launch(family_visit)
+    close_agenda(visit)
+    accepted = visit.send("POST", "/visit/plan", PLAN)
+    assert [e.message for e in schema_validator("Writeback").iter_errors(accepted.json())] == []
+    status = wait_written(visit)
+    assert [e.message for e in schema_validator("Writeback").iter_errors(status)] == []
