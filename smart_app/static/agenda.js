@@ -4,35 +4,20 @@
   "use strict";
   var list = document.getElementById("agenda");
   if (!list) return;
-  var apiBase = meta("flip-api-base");
-  var token = meta("flip-launch-token");
   var statusLine = document.getElementById("save-status");
 
-  function meta(name) {
-    var element = document.querySelector('meta[name="' + name + '"]');
-    return element ? element.getAttribute("content") : "";
-  }
-
   function say(text, isError) {
-    statusLine.textContent = text;
-    statusLine.classList.toggle("error", Boolean(isError));
-    statusLine.setAttribute("role", isError ? "alert" : "status");
+    window.FlipApi.say(statusLine, text, isError);
   }
 
   function call(method, path, body) {
     say("Saving\u2026");
-    return fetch(apiBase + path, {
-      method: method,
-      headers: { "Content-Type": "application/json", "X-Flip-Launch": token },
-      body: JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          throw new Error((data && data.message) || "Not saved (HTTP " + response.status + ").");
-        }
-        say("Saved");
-        return data;
-      });
+    return window.FlipApi.send(method, path, body).then(function (answer) {
+      if (answer.status >= 400) {
+        throw new Error(answer.data.message || "Not saved (HTTP " + answer.status + ").");
+      }
+      say("Saved");
+      return answer.data;
     }).catch(function (error) {
       // Nothing typed is thrown away: the page keeps it, and the next change retries.
       say(error.message + " Your changes are still on this page; try again.", true);

@@ -3,34 +3,14 @@
   "use strict";
   var form = document.getElementById("plan-form");
   if (!form) return;
-  var apiBase = meta("flip-api-base");
-  var token = meta("flip-launch-token");
   var statusLine = document.getElementById("plan-status");
   var openItems = document.getElementById("open-items");
   var asked = document.getElementById("something-else-asked");
   var addedAfterAsking = [];
-
-  function meta(name) {
-    var element = document.querySelector('meta[name="' + name + '"]');
-    return element ? element.getAttribute("content") : "";
-  }
+  var send = window.FlipApi.send;
 
   function say(text, isError) {
-    statusLine.textContent = text;
-    statusLine.classList.toggle("error", Boolean(isError));
-    statusLine.setAttribute("role", isError ? "alert" : "status");
-  }
-
-  function send(method, path, body) {
-    return fetch(apiBase + path, {
-      method: method,
-      headers: { "Content-Type": "application/json", "X-Flip-Launch": token },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, data: data };
-      });
-    });
+    window.FlipApi.say(statusLine, text, isError);
   }
 
   function value(root, selector) {
