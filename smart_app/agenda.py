@@ -85,9 +85,9 @@ def build_agenda(inputs: VisitInputs, draft: Draft | None = None) -> list[Agenda
     """The flipped agenda: patient, family, then clinician; merged, ordered and tracked."""
     draft = draft or Draft()
     own = _previsit_items(inputs.answers)
-    own += [_added_item(a) for a in draft.added if a.source != "clinician"]
+    own += [added_item(a) for a in draft.added if a.source != "clinician"]
     clinician = [_clinician_item(c) for c in inputs.clinician_items]
-    clinician += [_added_item(a) for a in draft.added if a.source == "clinician"]
+    clinician += [added_item(a) for a in draft.added if a.source == "clinician"]
     merged = _merge(own, clinician, draft)
     ordered = _apply_order(merged, draft.order)
     return [_apply_status(item, draft.statuses) for item in ordered]
@@ -152,7 +152,8 @@ def _clinician_item(item: ClinicianItem) -> AgendaItem:
     )
 
 
-def _added_item(added: AddedItem) -> AgendaItem:
+def added_item(added: AddedItem) -> AgendaItem:
+    """An item typed during the visit, as an agenda line."""
     return AgendaItem(
         id=added.id,
         text=added.text,

@@ -6,7 +6,16 @@ import re
 from dataclasses import replace
 from typing import Any, cast
 
-from smart_app.agenda import SOURCES, STATUSES, AddedItem, AgendaItem, Draft, Source, Status
+from smart_app.agenda import (
+    SOURCES,
+    STATUSES,
+    AddedItem,
+    AgendaItem,
+    Draft,
+    Source,
+    Status,
+    added_item,
+)
 from smart_app.drafts import SavedDraft
 from smart_app.visit import Visit
 
@@ -155,16 +164,7 @@ def item_json(item: AgendaItem) -> dict[str, Any]:
 
 def added_json(added: AddedItem) -> dict[str, Any]:
     """An item just added, shaped like an agenda item."""
-    return item_json(
-        AgendaItem(
-            id=added.id,
-            text=added.text,
-            source=added.source,
-            said_by=None,
-            said_at=added.added_at,
-            origin="added",
-        )
-    )
+    return item_json(added_item(added))
 
 
 def draft_json(saved: SavedDraft) -> dict[str, Any]:
