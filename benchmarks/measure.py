@@ -24,8 +24,9 @@ from benchmarks.servers import DIRECT_CLIENT_ID, DIRECT_REDIRECT_URI, Deployment
 from launch.context import LaunchContext
 from launch.gateway import FHIR_JSON, FhirGateway
 from launch.registrations import DEFAULT_SCOPE
+from smart_app.capabilities import ServerCapabilities
 from smart_app.services import EXTENSION_KEY, Services
-from smart_app.visit import Capabilities, VisitReader
+from smart_app.visit import VisitReader
 
 TIMEOUT_S = 60.0
 
@@ -106,7 +107,7 @@ def visit_search_urls(deployment: Deployment) -> list[str]:
         gateway=FhirGateway(deployment.fhir_base, _FixedToken(), http=requests.Session()),
         context=context,
         registration=services.launches.client.registrations.find(deployment.fhir_base),
-        capabilities=Capabilities(),
+        capabilities=ServerCapabilities(),
         drafts=services.drafts,
         canonical_base=services.settings.canonical_base,
         window=timedelta(days=services.settings.previsit_window_days),

@@ -29,11 +29,12 @@ from fhir_mappings.writeback import MappingError, plan_writes
 from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError, FhirUnauthorized
 from launch.gateway import FhirGateway
 from smart_app import audit
+from smart_app.capabilities import ServerCapabilities
 from smart_app.db import db
 from smart_app.launches import LaunchService, OpenLaunch
 from smart_app.models import OutboxEntry
 from smart_app.vault import Vault
-from smart_app.write_strategy import WriteCapabilities, WriteStrategy, decide_strategy
+from smart_app.write_strategy import WriteStrategy, decide_strategy
 from smart_app.writeback_status import Backoff, ResourceStatus, WritebackStatus
 from smart_app.writer import error_message, initial_writes, plan_from_json, plan_to_json
 from smart_app.writer import write_plan as write_plan_to_chart
@@ -64,7 +65,7 @@ class OutboxService:
         canonical_base: str,
         backoff: Backoff,
         timeout_s: float,
-        capabilities: WriteCapabilities | None = None,
+        capabilities: ServerCapabilities | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._launches = launches
@@ -72,7 +73,7 @@ class OutboxService:
         self._base = canonical_base
         self._backoff = backoff
         self._timeout_s = timeout_s
-        self._capabilities = capabilities or WriteCapabilities()
+        self._capabilities = capabilities or ServerCapabilities()
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         # Long enough for one attempt's requests to time out one by one.
         self._lease = timedelta(seconds=timeout_s * 20 + 30)

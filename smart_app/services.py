@@ -10,13 +10,14 @@ from flask import current_app
 from launch.flow import SmartClient
 from launch.gateway import FhirGateway, retrying_session
 from launch.registrations import Registrations, load_registrations
+from smart_app.capabilities import ServerCapabilities
 from smart_app.config import Settings
 from smart_app.drafts import DraftStore
 from smart_app.ehr_style import EhrStyles
 from smart_app.launches import LaunchService, OpenLaunch
 from smart_app.outbox import OutboxService
 from smart_app.vault import Vault
-from smart_app.visit import Capabilities, VisitReader
+from smart_app.visit import VisitReader
 from smart_app.writeback_status import Backoff
 
 EXTENSION_KEY = "flip_services"
@@ -29,7 +30,7 @@ class Services:
     settings: Settings
     vault: Vault
     launches: LaunchService
-    capabilities: Capabilities
+    capabilities: ServerCapabilities
     drafts: DraftStore
     styles: EhrStyles
     outbox: OutboxService
@@ -62,11 +63,12 @@ def build_services(settings: Settings) -> Services:
     client = SmartClient(registrations, redirect_uri=f"{settings.public_url}/callback", http=http)
     vault = Vault(settings.token_encryption_key or "", settings.secret_key or "")
     launches = LaunchService(client, vault)
+    capabilities = ServerCapabilities()
     return Services(
         settings=settings,
         vault=vault,
         launches=launches,
-        capabilities=Capabilities(),
+        capabilities=capabilities,
         drafts=DraftStore(vault),
         styles=EhrStyles(http),
         outbox=OutboxService(
@@ -75,6 +77,7 @@ def build_services(settings: Settings) -> Services:
             canonical_base=settings.canonical_base,
             backoff=Backoff(settings.outbox_backoff_base_s, settings.outbox_backoff_cap_s),
             timeout_s=settings.outbox_timeout_s,
+            capabilities=capabilities,
         ),
     )
 

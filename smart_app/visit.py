@@ -7,8 +7,6 @@ the visit model, and the flip orders it with the clinician's draft.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,9 +28,9 @@ from launch.gateway import FhirGateway, SearchRequest
 from launch.registrations import Registration
 from smart_app import audit
 from smart_app.agenda import AgendaItem, build_agenda
+from smart_app.capabilities import ServerCapabilities
 from smart_app.drafts import DraftKey, DraftStore, SavedDraft
 
-CAPABILITIES_TTL_S = 3600.0
 # The care team's partnering-notes view looks back this far for pre-visit answers.
 HISTORY_WINDOW = timedelta(days=365)
 SEARCH_COUNT = "50"
@@ -65,30 +63,6 @@ class Visit:
         return tuple(a for a in self.answers if a.no_current_concern)
 
 
-class Capabilities:
-    """Whether each FHIR server supports `batch`, from its CapabilityStatement, cached."""
-
-    def __init__(self) -> None:
-        self._batch: dict[str, tuple[float, bool]] = {}
-        self._lock = threading.Lock()
-
-    def supports_batch(self, gateway: FhirGateway) -> bool:
-        """True when the server's CapabilityStatement lists the batch interaction."""
-        with self._lock:
-            cached = self._batch.get(gateway.base)
-        if cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
-            return cached[1]
-        statement = gateway.capabilities()
-        supported = any(
-            interaction.get("code") == "batch"
-            for rest in statement.get("rest") or []
-            for interaction in rest.get("interaction") or []
-        )
-        with self._lock:
-            self._batch[gateway.base] = (time.monotonic(), supported)
-        return supported
-
-
 @dataclass(frozen=True, slots=True)
 class VisitReader:
     """Reads and assembles a visit for one launch."""
@@ -96,7 +70,7 @@ class VisitReader:
     gateway: FhirGateway
     context: LaunchContext
     registration: Registration
-    capabilities: Capabilities
+    capabilities: ServerCapabilities
     drafts: DraftStore
     canonical_base: str
     window: timedelta

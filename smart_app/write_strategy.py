@@ -1,8 +1,8 @@
 """How to write the agreed plan to one server: decided from its CapabilityStatement, the
 granted scopes and the registration's forced settings.
 
-Pure (`decide_strategy`) apart from `WriteCapabilities`, which caches each server's
-CapabilityStatement. Oracle Health, for example, documents CarePlan and Goal as read-only
+Pure (`decide_strategy`); the CapabilityStatement comes from smart_app.capabilities.
+Oracle Health, for example, documents CarePlan and Goal as read-only
 and DocumentReference create as allowed: there the plan becomes a Plan of care note, so it
 is never dropped. See https://hl7.org/fhir/R4/capabilitystatement.html and, for scopes,
 https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html.
@@ -11,18 +11,14 @@ https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_mappings.writeback import WriteOptions
 from launch.fhir_errors import FhirFatalError
-from launch.gateway import FhirGateway
 from launch.registrations import Registration
 
-CAPABILITIES_TTL_S = 3600.0
 _SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?$")
 
 
@@ -170,23 +166,3 @@ def decide_strategy(
         search_first=frozenset() if transaction else search_first,
         note_type=registration.note_type,
     )
-
-
-class WriteCapabilities:
-    """Each server's CapabilityStatement, fetched once an hour."""
-
-    def __init__(self, *, ttl_s: float = CAPABILITIES_TTL_S) -> None:
-        self._ttl_s = ttl_s
-        self._statements: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def statement(self, gateway: FhirGateway) -> dict[str, Any]:
-        """The server's CapabilityStatement (cached)."""
-        with self._lock:
-            cached = self._statements.get(gateway.base)
-        if cached and time.monotonic() - cached[0] < self._ttl_s:
-            return cached[1]
-        statement = gateway.capabilities()
-        with self._lock:
-            self._statements[gateway.base] = (time.monotonic(), statement)
-        return statement

@@ -17,10 +17,11 @@ import requests
 from fhir_mappings.plan_model import AgreedPlan, PartneringNote, PlanGoal, PlanItem
 from fhir_mappings.writeback import plan_writes
 from smart_app import OUTBOX_WORKER_KEY
+from smart_app.capabilities import ServerCapabilities
 from smart_app.launches import OpenLaunch
 from smart_app.outbox import OutboxService
 from smart_app.services import services
-from smart_app.write_strategy import WriteCapabilities, WriteStrategy
+from smart_app.write_strategy import WriteStrategy
 from smart_app.writeback_status import Backoff
 from tests.e2e.deployment import Browser, Deployment, deploy
 
@@ -35,7 +36,7 @@ class Chart:
     opened: OpenLaunch
 
     def outbox(
-        self, *, capabilities: WriteCapabilities | None = None, seed: int = 0
+        self, *, capabilities: ServerCapabilities | None = None, seed: int = 0
     ) -> OutboxService:
         """An outbox with tiny backoff and a short timeout, as the app wires it otherwise."""
         return OutboxService(

@@ -13,12 +13,13 @@ from sqlalchemy import delete
 
 from flip_cli import main as flip
 from smart_app import audit
+from smart_app.capabilities import ServerCapabilities
 from smart_app.db import db
 from smart_app.models import LaunchSession
 from smart_app.outbox import RELAUNCH, OutboxService
 from smart_app.outbox_worker import OutboxWorker
 from smart_app.services import services
-from smart_app.write_strategy import WriteCapabilities, decide_strategy
+from smart_app.write_strategy import decide_strategy
 from smart_app.writeback_status import WritebackStatus
 from tests.outbox.conftest import Chart, maya_plan
 from tests.outbox.test_random_faults import drive
@@ -90,7 +91,7 @@ def test_separate_writes_stop_at_the_refused_resource_and_keep_what_was_written(
     chart: Chart,
 ) -> None:
     outbox = chart.outbox()
-    statement = WriteCapabilities().statement(services().gateway(chart.opened))
+    statement = ServerCapabilities().statement(services().gateway(chart.opened))
     registration = services().launches.client.registrations.find(chart.opened.context.iss)
     strategy = replace(
         decide_strategy(statement, chart.opened.context.granted_scopes, registration),
@@ -135,7 +136,7 @@ def test_an_ended_launch_fails_with_relaunch_advice(chart: Chart) -> None:
     assert {r.message for r in failed.resources} == {RELAUNCH}
 
 
-class OracleLike(WriteCapabilities):
+class OracleLike(ServerCapabilities):
     """A server documented like Oracle Health: CarePlan and Goal read-only."""
 
     def statement(self, gateway: Any) -> dict[str, Any]:

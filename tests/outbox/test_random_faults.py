@@ -11,9 +11,10 @@ from typing import Any
 
 import requests
 
+from smart_app.capabilities import ServerCapabilities
 from smart_app.outbox import OutboxService
 from smart_app.services import services
-from smart_app.write_strategy import WriteCapabilities, decide_strategy
+from smart_app.write_strategy import decide_strategy
 from smart_app.writeback_status import WritebackStatus
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 
@@ -57,7 +58,7 @@ def drive(outbox: OutboxService, plan_id: str, *, within_s: float = 60) -> Write
 
 
 def test_random_faults_still_write_each_resource_exactly_once(chart: Chart) -> None:
-    statement = WriteCapabilities().statement(services().gateway(chart.opened))
+    statement = ServerCapabilities().statement(services().gateway(chart.opened))
     registration = services().launches.client.registrations.find(chart.opened.context.iss)
     decided = decide_strategy(statement, chart.opened.context.granted_scopes, registration)
     faults_url = f"{chart.ehr.sandbox.url}/_sandbox/faults"

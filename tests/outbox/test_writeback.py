@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from smart_app import audit
+from smart_app.capabilities import ServerCapabilities
 from smart_app.outbox import OutboxService
 from smart_app.services import services
-from smart_app.write_strategy import WriteCapabilities, decide_strategy
+from smart_app.write_strategy import decide_strategy
 from tests.outbox.conftest import Chart, maya_plan
 
 
@@ -29,7 +30,7 @@ def test_outbox_writes_each_resource_once_with_a_provenance_per_target(
     chart: Chart, transaction: bool
 ) -> None:
     outbox = chart.outbox()
-    statement = WriteCapabilities().statement(services().gateway(chart.opened))
+    statement = ServerCapabilities().statement(services().gateway(chart.opened))
     registration = services().launches.client.registrations.find(chart.opened.context.iss)
     strategy = replace(
         decide_strategy(statement, chart.opened.context.granted_scopes, registration),
