@@ -22,6 +22,8 @@ class SandboxSettings:
     clients_file: str | None = None
     access_token_lifetime_s: int = 3600
     refresh_token_lifetime_s: int = 30 * 24 * 3600
+    # Rotate refresh tokens on use (each works once), as many EHRs do; False keeps one.
+    rotate_refresh_tokens: bool = True
     # Added to every FHIR and token request, to simulate a real EHR's network.
     latency_ms: int = 0
     # The app the chart page and the portal launch (SMART launch URL, without parameters).
@@ -50,7 +52,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSettings
     for f in fields(SandboxSettings):
         env = os.environ.get(f"FLIP_SANDBOX_{f.name.upper()}")
         if env is not None and f.name != "extra":
-            values[f.name] = int(env) if f.type == "int" else env
+            if f.type == "int":
+                values[f.name] = int(env)
+            elif f.type == "bool":
+                values[f.name] = env.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = env
     settings = replace(settings, **values)
     if overrides:
         settings = replace(settings, **dict(overrides))

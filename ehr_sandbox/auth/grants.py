@@ -140,7 +140,7 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """A token; a new refresh token only while offline/online access is kept."""
-        if not wants_refresh_token(kwargs.get("scope")):
+        if not wants_refresh_token(kwargs.get("scope")) or not _rotates():
             kwargs["include_refresh_token"] = False
         token: dict[str, Any] = super().generate_token(*args, **kwargs)
         return token
@@ -156,8 +156,15 @@ class SmartRefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return AuthorizedUser.of(refresh_token)
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
-        """Retire the redeemed refresh token; its access token lives out its lifetime."""
-        refresh_token.refresh_revoked = True
+        """Retire the redeemed refresh token (when rotating); its access token lives on."""
+        if _rotates():
+            refresh_token.refresh_revoked = True
+
+
+def _rotates() -> bool:
+    # Many EHRs rotate refresh tokens; some (settings.rotate_refresh_tokens=False) keep
+    # one for the whole session and answer refreshes without a new one.
+    return current_state().settings.rotate_refresh_tokens
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from ehr_sandbox.auth.models import IssuedToken
@@ -45,11 +46,17 @@ def test_expired_token_is_refreshed_once_under_concurrent_requests(
         assert tokens_issued(ehr) == 2  # one refresh, not eight
 
 
-def test_refresh_token_rotation_keeps_the_launch_alive(database_url: str, tmp_path: Path) -> None:
-    with deploy(database_url, tmp_path, access_token_lifetime_s=LIFETIME_S) as ehr:
+@pytest.mark.parametrize("rotate", [True, False], ids=["rotating", "not-rotating"])
+def test_refreshes_keep_the_launch_alive_with_and_without_rotation(
+    database_url: str, tmp_path: Path, rotate: bool
+) -> None:
+    settings = {"access_token_lifetime_s": LIFETIME_S, "rotate_refresh_tokens": rotate}
+    with deploy(database_url, tmp_path, **settings) as ehr:
         browser = Browser()
         visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
-        for expected_tokens in (2, 3):  # each refresh redeems the previous rotated token
+        # Rotating: each refresh redeems the previous one's new refresh token; not
+        # rotating: the first refresh token serves every refresh.
+        for expected_tokens in (2, 3):
             time.sleep(LIFETIME_S + 0.2)
             assert api_call(browser, ehr, visit.text) == 200
             assert tokens_issued(ehr) == expected_tokens
