@@ -1,17 +1,20 @@
 """A scripted browser for Flip's launch pages, and a reader of Flip's `/metrics`.
 
 The browser follows the launch as Flip's page scripts would: GET /launch, the authorize
-redirect, the callback page whose hidden form posts the tab's binding back (Flip's
-cookie is `Secure`, which requests never sends over http, so this is the "third-party
-cookies blocked" path), then the visit page.
+redirect, the callback, then the visit page. Like Chromium, it treats loopback http as a
+secure context, so Flip's `Secure` partitioned cookie comes back and the callback binds
+in one hop. (The cookies-blocked path, where the callback page posts the tab's stored
+binding back, is what tests/e2e's browser takes.)
 """
 
 from __future__ import annotations
 
 import re
+import urllib.request
 from dataclasses import dataclass, field
 from html import unescape
-from urllib.parse import urljoin
+from http.cookiejar import Cookie, DefaultCookiePolicy
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -19,11 +22,26 @@ TIMEOUT_S = 60.0
 _METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
 
+class LoopbackIsSecure(DefaultCookiePolicy):
+    """Browsers send `Secure` cookies to http://localhost and 127.0.0.1; so does this."""
+
+    def return_ok_secure(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        """Secure cookies go to https, and to loopback hosts as in Chromium."""
+        host = urlsplit(request.get_full_url()).hostname
+        return host in ("localhost", "127.0.0.1") or bool(super().return_ok_secure(cookie, request))
+
+
+def _chromium_like_session() -> requests.Session:
+    session = requests.Session()
+    session.cookies.set_policy(LoopbackIsSecure())
+    return session
+
+
 @dataclass
 class Browser:
     """One browser tab: its HTTP connections (kept alive) and its sessionStorage."""
 
-    http: requests.Session = field(default_factory=requests.Session)
+    http: requests.Session = field(default_factory=_chromium_like_session)
     session_storage: dict[str, str] = field(default_factory=dict)
 
     def get(self, url: str) -> requests.Response:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -33,6 +34,8 @@ class Database:
         """Create the engine for `url` and remember it on the app."""
         _ensure_sqlite_folder(url)
         engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
         app.extensions["flip_db"] = (engine, sessionmaker(engine, expire_on_commit=False))
 
     @property
@@ -47,6 +50,16 @@ class Database:
         factory: sessionmaker[Session] = current_app.extensions["flip_db"][1]
         with factory() as session, session.begin():
             yield session
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # SQLite is the single-machine default: WAL lets pages read while the outbox worker
+    # writes, and synchronous=NORMAL skips an fsync per commit (WAL keeps it consistent).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 def _ensure_sqlite_folder(url: str) -> None:
