@@ -16,6 +16,7 @@ demo: $(INSTALLED)
 	$(BIN)/flip demo
 
 test: $(INSTALLED)
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
