@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ class SandboxSettings:
     secret_key: str = "sandbox-only-not-a-secret"  # noqa: S105
     # The practitioner signed in to the EHR when the chart page launches an app.
     default_practitioner: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def fhir_base(self) -> str:
@@ -51,7 +50,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSettings
     values: dict[str, Any] = {}
     for f in fields(SandboxSettings):
         env = os.environ.get(f"FLIP_SANDBOX_{f.name.upper()}")
-        if env is not None and f.name != "extra":
+        if env is not None:
             if f.type == "int":
                 values[f.name] = int(env)
             elif f.type == "bool":
