@@ -14,8 +14,9 @@ from tests.e2e.deployment import Deployment
 
 
 @pytest.fixture
-def ehr(tmp_path: Path) -> Iterator[Deployment]:
-    with family_chart(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path) as deployment:
+def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """Maya's family chart, with Flip on SQLite and on PostgreSQL."""
+    with family_chart(database_url, tmp_path) as deployment:
         yield deployment
 
 
