@@ -41,29 +41,6 @@ log = logging.getLogger(__name__)
 FINAL = frozenset({"final", "amended", "corrected"})
 
 
-def latest_preference(
-    *,
-    answers: Iterable[PreVisitAnswers],
-    observations: list[object],
-    document_references: list[object],
-    patient_ref: str,
-    zone: tzinfo | None,
-    base: str,
-    skips: Skips,
-) -> PartneringPreference | None:
-    """The most recent partnering preference across answers, Observations and notes."""
-    history = preference_history(
-        answers=answers,
-        observations=observations,
-        document_references=document_references,
-        patient_ref=patient_ref,
-        zone=zone,
-        base=base,
-        skips=skips,
-    )
-    return history[0] if history else None
-
-
 def preference_history(
     *,
     answers: Iterable[PreVisitAnswers],

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from fhir_mappings import codes
 from fhir_mappings.clinician_items import last_plan, plan_items, reason_items
 from fhir_mappings.fields import Resource, Skips, first_given_name, reference, valid_resource
-from fhir_mappings.preference import latest_preference
+from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit import read_answers, reading_context
 from fhir_mappings.visit_model import VisitInputs
 
@@ -63,7 +63,7 @@ def read_visit(
         questionnaire_urls=questionnaire_urls,
     )
     answers = read_answers(list(questionnaire_responses), context, skips)
-    preference = latest_preference(
+    history = preference_history(
         answers=answers,
         observations=list(observations),
         document_references=list(document_references),
@@ -77,7 +77,7 @@ def read_visit(
     items += reason_items(encounter, list(appointments), patient_ref, skips)
     return VisitInputs(
         answers=answers,
-        preference=preference,
+        preference=history[0] if history else None,
         clinician_items=tuple(items),
         skipped=skips.count,
     )

@@ -116,8 +116,8 @@ class VisitReader:
             linkid_map=self.registration.linkid_map,
             questionnaire_urls=self.registration.site_questionnaires,
         )
-        draft = self.drafts.load(self.draft_key())
         key = self.draft_key()
+        draft = self.drafts.load(key)
         audit.record(
             user=key.user_ref,
             patient=key.patient,
