@@ -309,16 +309,18 @@ class OutboxService:
             if _rowcount(saved) != 1:
                 raise LeaseLost(plan_id)
 
-    def _finish(self, plan_id: str, writes: dict[str, dict[str, Any]]) -> None:
+    def _end_attempt(self, plan_id: str, **changes: Any) -> None:
+        """Count the attempt, save its outcome and give up the lease."""
         self._save(
             plan_id,
-            writes=writes,
-            state=WRITTEN,
-            last_error=None,
             attempts=OutboxEntry.attempts + 1,
             lease_owner=None,
             lease_until=None,
+            **changes,
         )
+
+    def _finish(self, plan_id: str, writes: dict[str, dict[str, Any]]) -> None:
+        self._end_attempt(plan_id, writes=writes, state=WRITTEN, last_error=None)
         log.info("outbox: plan written (%d resources)", len(writes))
 
     def _fail(
@@ -338,15 +340,7 @@ class OutboxService:
                 entry["status"] = FAILED
                 entry["message"] = message if transaction or first else NOT_SENT
                 first = False
-        self._save(
-            plan_id,
-            writes=writes,
-            state=FAILED,
-            last_error=error,
-            attempts=OutboxEntry.attempts + 1,
-            lease_owner=None,
-            lease_until=None,
-        )
+        self._end_attempt(plan_id, writes=writes, state=FAILED, last_error=error)
         log.warning("outbox: plan failed (%s)", error)
 
     def _retry(self, plan_id: str, error: str, *, timed_out: bool) -> None:
@@ -354,19 +348,14 @@ class OutboxService:
             attempts = session.scalar(
                 select(OutboxEntry.attempts).where(OutboxEntry.plan_id == plan_id)
             )
-        attempts = (attempts or 0) + 1
+        attempts = (attempts or 0) + 1  # this attempt, counted by _end_attempt below
         delay = self._backoff.delay(attempts, self._rng)
         # A request that timed out may still be running on the server: give it at least as
         # long again before a retry, so the retry's conditional create sees its result.
         if timed_out:
             delay = max(delay, self._timeout_s)
-        self._save(
-            plan_id,
-            attempts=attempts,
-            next_attempt_at=_now() + timedelta(seconds=delay),
-            last_error=error,
-            lease_owner=None,
-            lease_until=None,
+        self._end_attempt(
+            plan_id, next_attempt_at=_now() + timedelta(seconds=delay), last_error=error
         )
         log.info("outbox: attempt %d failed (%s); retry in %.2fs", attempts, error, delay)
 
