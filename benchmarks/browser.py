@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from html import unescape
 from http.cookiejar import Cookie, DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -44,9 +45,13 @@ class Browser:
     http: requests.Session = field(default_factory=_chromium_like_session)
     session_storage: dict[str, str] = field(default_factory=dict)
 
-    def get(self, url: str) -> requests.Response:
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
         """GET without following redirects (the browser script follows them itself)."""
-        return self.http.get(url, allow_redirects=False, timeout=TIMEOUT_S)
+        return self.http.get(url, allow_redirects=False, timeout=TIMEOUT_S, **kwargs)
+
+    def post(self, url: str, data: dict[str, str]) -> requests.Response:
+        """POST a form without following redirects."""
+        return self.http.post(url, data=data, allow_redirects=False, timeout=TIMEOUT_S)
 
     def launch(self, url: str) -> requests.Response:
         """Open an EHR launch URL and follow it to the page it lands on."""
@@ -55,9 +60,10 @@ class Browser:
         if "flip-authorize-url" not in metas:
             return page
         self.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
-        return self._follow(self.get(metas["flip-authorize-url"]))
+        return self.follow(self.get(metas["flip-authorize-url"]))
 
-    def _follow(self, response: requests.Response) -> requests.Response:
+    def follow(self, response: requests.Response) -> requests.Response:
+        """Follow redirects, and Flip's callback page, to the page the launch lands on."""
         for _ in range(10):
             if response.status_code in (301, 302, 303):
                 response = self.get(urljoin(response.url, response.headers["Location"]))
@@ -67,12 +73,7 @@ class Browser:
                 fields["binding"] = self.session_storage.pop(
                     f"flip-binding:{fields.get('state', '')}", ""
                 )
-                response = self.http.post(
-                    urljoin(response.url, "/callback"),
-                    data=fields,
-                    allow_redirects=False,
-                    timeout=TIMEOUT_S,
-                )
+                response = self.post(urljoin(response.url, "/callback"), fields)
                 continue
             return response
         raise RuntimeError("the launch redirected more than 10 times")

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 
+from benchmarks.browser import meta_tags
 from fhir_mappings.codes import questionnaire_url
-from tests.e2e.deployment import ACT_CODE, ROLE_CODE, Browser, Deployment, deploy, meta_tags
+from tests.e2e.deployment import ACT_CODE, ROLE_CODE, Browser, Deployment, deploy
 
 NOW = datetime.now(UTC)
 

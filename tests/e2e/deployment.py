@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import requests
 from flask import Flask
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
+from benchmarks.browser import Browser as ScriptedBrowser
 from ehr_sandbox.app import create_app as create_sandbox_app
 from ehr_sandbox.auth import register_client
 from launch.registrations import DEFAULT_SCOPE
@@ -179,64 +177,22 @@ def deploy(
 
 
 @dataclass
-class Browser:
-    """A requests-driven browser that follows Flip's launch pages as its scripts would.
-
-    Flip's browser cookie is `Secure`, which requests never sends over http: this browser
-    is the "third-party cookies blocked" case, binding each launch via its tab storage.
-    """
+class Browser(ScriptedBrowser):
+    """A browser tab whose cookies never come back (requests sends no `Secure` cookie
+    over http): the "third-party cookies blocked" case, binding each launch via its tab
+    storage. It keeps every response it saw, for checks on what reached the browser."""
 
     http: requests.Session = field(default_factory=requests.Session)
     seen: list[requests.Response] = field(default_factory=list)
-    session_storage: dict[str, str] = field(default_factory=dict)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        response = self.http.get(url, allow_redirects=False, timeout=30, **kwargs)
+        """GET, remembered."""
+        response = super().get(url, **kwargs)
         self.seen.append(response)
         return response
 
     def post(self, url: str, data: dict[str, str]) -> requests.Response:
-        response = self.http.post(url, data=data, allow_redirects=False, timeout=30)
+        """POST a form, remembered."""
+        response = super().post(url, data)
         self.seen.append(response)
         return response
-
-    def launch(self, url: str) -> requests.Response:
-        """Open a launch URL and follow it to wherever it lands."""
-        page = self.get(url)
-        metas = meta_tags(page.text)
-        if "flip-authorize-url" not in metas:
-            return page
-        self.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
-        return self.follow(self.get(metas["flip-authorize-url"]))
-
-    def follow(self, response: requests.Response) -> requests.Response:
-        """Follow redirects, and Flip's callback page, to the final page."""
-        for _ in range(10):
-            if response.status_code in (301, 302, 303):
-                response = self.get(urljoin(response.url, response.headers["Location"]))
-                continue
-            fields = hidden_fields(response.text, form_id="flip-callback")
-            if response.status_code == 200 and fields is not None:
-                key = f"flip-binding:{fields.get('state', '')}"
-                fields["binding"] = self.session_storage.pop(key, "")
-                response = self.post(urljoin(response.url, "/callback"), fields)
-                continue
-            return response
-        raise AssertionError("too many redirects")
-
-
-def meta_tags(html: str) -> dict[str, str]:
-    """The page's <meta name=... content=...> values."""
-    return {
-        name: unescape(content)
-        for name, content in re.findall(r'<meta name="([^"]+)" content="([^"]*)">', html)
-    }
-
-
-def hidden_fields(html: str, *, form_id: str) -> dict[str, str] | None:
-    """The hidden inputs of the form with this id, or None when there is none."""
-    form = re.search(rf'<form id="{form_id}"(.*?)</form>', html, re.S)
-    if form is None:
-        return None
-    inputs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1))
-    return {name: unescape(value) for name, value in inputs}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.deployment import Browser, Deployment, deploy, meta_tags
+from benchmarks.browser import meta_tags
+from tests.e2e.deployment import Browser, Deployment, deploy
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.deployment import Browser, Deployment, deploy, meta_tags
+from benchmarks.browser import meta_tags
+from tests.e2e.deployment import Browser, Deployment, deploy
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from benchmarks.browser import meta_tags
 from ehr_sandbox.auth.models import IssuedToken
 from tests.conftest import sandbox_state
-from tests.e2e.deployment import Browser, Deployment, deploy, meta_tags
+from tests.e2e.deployment import Browser, Deployment, deploy
 
 LIFETIME_S = 2
 
