@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +37,7 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
 
     def create_all(self) -> None:
         """Create missing tables (the sandbox is a dev tool: no migrations)."""
@@ -49,6 +51,18 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session for FHIR writes, one at a time.
+
+        A conditional create is a search then an insert: two at once (a late request and
+        its client's retry) would both find nothing and both insert. Real servers close
+        that gap with a unique index on the condition (HAPI's conditional-URL index); the
+        sandbox, one process, serialises its writes.
+        """
+        with self._write_lock, self.session() as session:
             yield session
 
 

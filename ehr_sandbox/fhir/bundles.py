@@ -34,7 +34,7 @@ def process_bundle(db: Database, access: Access, bundle: JsonObject, *, base: st
     for index, entry in enumerate(entries):
         _request_of(entry, index)
     if bundle["type"] == "transaction":
-        with db.session() as session:
+        with db.writing() as session:
             responses = _transaction(session, access, entries, base=base)
     else:
         responses = [_batch_entry(db, access, entry, base=base) for entry in entries]
@@ -58,7 +58,7 @@ def _request_of(entry: JsonObject, index: int) -> tuple[str, str]:
 
 def _batch_entry(db: Database, access: Access, entry: JsonObject, *, base: str) -> JsonObject:
     try:
-        with db.session() as session:
+        with db.writing() as session:
             return _run_entry(session, access, entry, base=base)
     except FhirError as error:
         return {"response": {"status": status_line(error.status), "outcome": error.outcome()}}

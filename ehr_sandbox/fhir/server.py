@@ -94,7 +94,7 @@ def create_fhir_blueprint(
         resource = parse_json(request.get_data())
         if resource.get("resourceType") != resource_type:
             raise FhirError(400, f"POST /{resource_type} needs a {resource_type} resource")
-        with current_state().db.session() as session:
+        with current_state().db.writing() as session:
             outcome = operations.create(
                 session,
                 g.fhir_access,
@@ -118,7 +118,8 @@ def create_fhir_blueprint(
 
     @bp.route("/<resource_type>/<resource_id>", methods=_ALL_METHODS)
     def instance(resource_type: str, resource_id: str) -> Response:
-        with current_state().db.session() as session:
+        database = current_state().db
+        with database.writing() if request.method != "GET" else database.session() as session:
             if request.method == "GET":
                 outcome = operations.read(session, g.fhir_access, resource_type, resource_id)
             elif request.method == "PUT":
