@@ -21,12 +21,12 @@ import requests
 from benchmarks import chart
 from benchmarks.browser import Browser, FhirMetrics, scrape_fhir_metrics
 from benchmarks.servers import DIRECT_CLIENT_ID, DIRECT_REDIRECT_URI, Deployment
+from launch.capabilities import ServerCapabilities
 from launch.context import LaunchContext
 from launch.gateway import FHIR_JSON, FhirGateway
 from launch.registrations import DEFAULT_SCOPE
-from smart_app.capabilities import ServerCapabilities
 from smart_app.services import EXTENSION_KEY, Services
-from smart_app.visit import VisitReader
+from smart_app.visit.reader import VisitReader
 
 TIMEOUT_S = 60.0
 

@@ -28,7 +28,7 @@ from ehr_sandbox.auth import register_client
 from ehr_sandbox.state import EXTENSION_KEY, SandboxState
 from launch.registrations import DEFAULT_SCOPE
 from smart_app import create_app as create_flip_app
-from smart_app.migrate import upgrade
+from smart_app.core.migrate import upgrade
 
 HOST = "127.0.0.1"
 FLIP_CLIENT_ID = "flip"

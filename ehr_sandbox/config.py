@@ -32,6 +32,9 @@ class SandboxSettings:
     secret_key: str = "sandbox-only-not-a-secret"  # noqa: S105
     # The practitioner signed in to the EHR when the chart page launches an app.
     default_practitioner: str | None = None
+    # The write rules of the SMART-protected base: open, epic-like or oracle-like (see
+    # ehr_sandbox/fhir/profiles.py); /open/fhir always accepts every write.
+    profile: str = "open"
 
     @property
     def fhir_base(self) -> str:

@@ -1,4 +1,6 @@
-"""The sandbox EHR's own pages: the clinic day, a chart with the app in a sidebar, a portal.
+"""The sandbox EHR's own pages: the clinic day, a chart with the app in a sidebar.
+
+The patient portal has its own module, `ehr_sandbox.portal`.
 
 Opening a chart performs a SMART EHR launch, as a real EHR does: it stores a launch context
 (patient, encounter, signed-in practitioner) and frames the app at
@@ -95,14 +97,6 @@ def chart(patient_id: str) -> tuple[str, int] | str:
         observations=observations,
         launch_url=launch_url(settings, launch_id),
     )
-
-
-@bp.get("/portal")
-def portal() -> str:
-    """The patient portal: a patient starts a standalone launch of the app from here."""
-    settings = current_state().settings
-    url = f"{settings.app_launch_url}?{urlencode({'iss': settings.fhir_base})}"
-    return render_template("portal.html", launch_url=url)
 
 
 @bp.post("/_sandbox/launches")

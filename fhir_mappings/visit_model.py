@@ -1,6 +1,6 @@
 """The visit model: what Flip reads from the chart before a visit, free of FHIR shapes.
 
-The mappings in this package produce these; the flip (smart_app/agenda.py) orders them.
+The mappings in this package produce these; the flip (smart_app/visit/agenda.py) orders them.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ import sys
 import click
 from cryptography.fernet import Fernet
 
+from ehr_sandbox.fhir.profiles import PROFILE_NAMES
 from flip_cli.sandbox import sandbox
-from smart_app.config import ConfigurationError, Settings, load_settings
+from smart_app.core.config import ConfigurationError, Settings, load_settings
 
 
 @click.group()
@@ -47,7 +48,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations to FLIP_DATABASE_URL."""
-    from smart_app.migrate import upgrade
+    from smart_app.core.migrate import upgrade
 
     settings = _check_settings()
     upgrade(settings.database_url, revision)
@@ -63,11 +64,18 @@ def keygen() -> None:
 @main.command()
 @click.option("--sandbox-port", default=9090, show_default=True)
 @click.option("--app-port", default=8080, show_default=True)
-def demo(sandbox_port: int, app_port: int) -> None:
+@click.option(
+    "--sandbox-profile",
+    type=click.Choice(PROFILE_NAMES),
+    default="open",
+    show_default=True,
+    help="The sandbox's write rules on /fhir (as an EHR's FHIR API would keep them).",
+)
+def demo(sandbox_port: int, app_port: int, sandbox_profile: str) -> None:
     """Start the sandbox EHR and Flip, seed demo patients, print the URL to open."""
     from flip_cli.demo import run_demo
 
-    run_demo(sandbox_port=sandbox_port, app_port=app_port)
+    run_demo(sandbox_port=sandbox_port, app_port=app_port, sandbox_profile=sandbox_profile)
 
 
 @main.command()
@@ -75,8 +83,8 @@ def demo(sandbox_port: int, app_port: int) -> None:
 def audit(patient: str) -> None:
     """Print who read or wrote this patient's data through Flip, and when."""
     from smart_app import create_app
-    from smart_app.audit import events_for
-    from smart_app.db import db
+    from smart_app.core.audit import events_for
+    from smart_app.core.db import db
 
     _check_settings()
     with create_app({"outbox_worker": False}).app_context():
@@ -101,8 +109,8 @@ def outbox() -> None:
 def outbox_run(once: bool) -> None:
     """Write due plans to the chart, retrying with backoff, until stopped (Ctrl-C)."""
     from smart_app import create_app
-    from smart_app.db import db
-    from smart_app.outbox_worker import OutboxWorker
+    from smart_app.closing.worker import OutboxWorker
+    from smart_app.core.db import db
     from smart_app.services import services
 
     settings = _check_settings()

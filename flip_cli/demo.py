@@ -19,7 +19,7 @@ import requests
 
 from ehr_sandbox.demo import build_demo_bundle
 from fhir_mappings.questionnaire import build_code_systems, build_questionnaire
-from smart_app.config import Settings
+from smart_app.core.config import Settings
 
 INSTANCE = Path("instance")
 DEMO_CLIENT_ID = "flip-demo"
@@ -49,7 +49,7 @@ def flip_registrations(sandbox_url: str) -> dict[str, object]:
     }
 
 
-def run_demo(*, sandbox_port: int, app_port: int) -> None:
+def run_demo(*, sandbox_port: int, app_port: int, sandbox_profile: str = "open") -> None:
     """Start both servers, seed the sandbox, print the URL, wait for Ctrl-C."""
     sandbox_url = f"http://localhost:{sandbox_port}"
     app_url = f"http://127.0.0.1:{app_port}"
@@ -81,6 +81,10 @@ def run_demo(*, sandbox_port: int, app_port: int) -> None:
                 str(clients_file),
                 "--app-launch-url",
                 f"{app_url}/launch",
+                # The write rules of /fhir; seeding below goes through /open/fhir, which
+                # accepts every write whatever the profile.
+                "--profile",
+                sandbox_profile,
             ],
             env=env,
         ),
@@ -96,6 +100,7 @@ def run_demo(*, sandbox_port: int, app_port: int) -> None:
             f"  (pick a patient with an appointment today; Flip opens in the chart's sidebar)\n"
             f"  Flip itself:           {app_url}/healthz\n"
             f"  FHIR base:             {sandbox_url}/fhir  (open, loopback: /open/fhir)\n"
+            f"  Write rules of /fhir:  {sandbox_profile}\n"
             f"Press Ctrl-C to stop.\n"
         )
         while all(p.poll() is None for p in processes):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 import requests
+
+from ehr_sandbox.fhir.profiles import PROFILE_NAMES
 
 DEFAULT_SANDBOX_URL = "http://localhost:9090"
 
@@ -26,6 +29,12 @@ def sandbox() -> None:
 @click.option("--latency-ms", default=0, show_default=True, help="Delay per FHIR/token request.")
 @click.option("--token-lifetime", default=3600, show_default=True, help="Access token seconds.")
 @click.option("--app-launch-url", default=None, help="The app the chart page launches.")
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILE_NAMES),
+    default=None,
+    help="Write rules of /fhir (default: open, or FLIP_SANDBOX_PROFILE).",
+)
 def serve(
     host: str,
     port: int,
@@ -35,6 +44,7 @@ def serve(
     latency_ms: int,
     token_lifetime: int,
     app_launch_url: str | None,
+    profile: str | None,
 ) -> None:
     """Serve the sandbox EHR."""
     from werkzeug.serving import run_simple
@@ -50,6 +60,7 @@ def serve(
         ("database_url", database_url),
         ("clients_file", clients_file),
         ("app_launch_url", app_launch_url),
+        ("profile", profile),
     ):
         if value is not None:
             overrides[key] = value
@@ -126,15 +137,48 @@ def launch_url(
         "practitioner": practitioner,
         "need_patient_banner": need_patient_banner,
     }
+    click.echo(_create(sandbox_url, "/_sandbox/launches", body)["launch_url"])
+
+
+@sandbox.command("portal-url")
+@click.option("--user", required=True, help="Patient/ID or RelatedPerson/ID (a parent).")
+@click.option("--sandbox-url", default=DEFAULT_SANDBOX_URL, show_default=True)
+@click.option("--app-launch-url", default=None, help="Default: the app the sandbox launches.")
+@click.option("--ask-consent", is_flag=True, help="Show the consent page instead of pre-approving.")
+def portal_url(user: str, sandbox_url: str, app_launch_url: str | None, ask_consent: bool) -> None:
+    """Print a standalone launch URL that signs in as a patient or parent without a login page."""
+    click.echo(
+        request_portal_url(
+            user, sandbox_url=sandbox_url, app_launch_url=app_launch_url, ask_consent=ask_consent
+        )
+    )
+
+
+def request_portal_url(
+    user: str,
+    *,
+    sandbox_url: str = DEFAULT_SANDBOX_URL,
+    app_launch_url: str | None = None,
+    ask_consent: bool = False,
+) -> str:
+    """Ask the sandbox for a one-time portal sign-in link that then opens the app standalone."""
+    body = {"user": user, "app_launch_url": app_launch_url, "pre_approved": not ask_consent}
+    url: str = _create(sandbox_url, "/_sandbox/portal-sign-ins", body)["url"]
+    return url
+
+
+def _create(sandbox_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to one of the sandbox's loopback tools; its 201 answer, or a clear CLI error."""
     try:
-        response = requests.post(f"{sandbox_url}/_sandbox/launches", json=body, timeout=10)
+        response = requests.post(f"{sandbox_url}{path}", json=body, timeout=10)
     except requests.ConnectionError as exc:
         raise click.ClickException(
             f"The sandbox at {sandbox_url} is not answering; start it with `make demo`."
         ) from exc
     if response.status_code != 201:
         raise click.ClickException(f"The sandbox refused: {_error_text(response)}")
-    click.echo(response.json()["launch_url"])
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 @sandbox.command("demo-bundle")

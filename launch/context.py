@@ -33,6 +33,12 @@ class LaunchContext:
         parts = self.fhir_user.rstrip("/").split("/")
         return "/".join(parts[-2:]) if len(parts) >= 2 else None
 
+    @property
+    def user_type(self) -> str | None:
+        """The signed-in user's resource type (`Practitioner`, `Patient`, ...), or None."""
+        reference = self.fhir_user_reference
+        return reference.split("/")[0] if reference else None
+
 
 @dataclass(frozen=True, slots=True)
 class TokenSet:

@@ -214,5 +214,28 @@ def _scope_for(registration: Registration, *, standalone: bool) -> str:
         return registration.scope
     if registration.standalone_scope:
         return registration.standalone_scope
-    scopes = [s for s in registration.scope.split() if s != "launch"]
+    scopes = [kept for s in registration.scope.split() if (kept := _patient_facing(s))]
     return " ".join([*scopes, STANDALONE_SCOPE_EXTRA])
+
+
+def _patient_facing(scope: str) -> str | None:
+    """`scope` as a standalone (patient or parent) launch asks for it, or None to drop it.
+
+    A patient or parent writes only their own QuestionnaireResponse: every other write
+    permission is dropped (v2 `c`, `u`, `d`; v1 `write`), as are `user/` scopes and the EHR
+    launch's `launch` (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+    """
+    if scope == "launch" or scope.startswith("user/"):
+        return None
+    if not scope.startswith("patient/") or "." not in scope:
+        return scope
+    resource, _, rest = scope.removeprefix("patient/").partition(".")
+    permissions, _, query = rest.partition("?")
+    if resource == "QuestionnaireResponse":
+        return scope
+    if permissions in ("*", "read", "write"):  # SMART v1
+        return None if permissions == "write" else f"patient/{resource}.read"
+    reads = "".join(p for p in permissions if p in "rs")
+    if not reads:
+        return None
+    return f"patient/{resource}.{reads}" + (f"?{query}" if query else "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from smart_app import models  # noqa: F401  (registers every table on the metadata)
-from smart_app.config import Settings, env_name
-from smart_app.db import Base
+from smart_app.core import models  # noqa: F401  (registers every table on the metadata)
+from smart_app.core.config import Settings, env_name
+from smart_app.core.db import Base
 
 
 def _database_url() -> str:

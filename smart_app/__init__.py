@@ -7,12 +7,15 @@ from typing import Any
 
 from flask import Flask, Response
 
-from smart_app import errors, health, launch_views, metrics_view, visit_views
-from smart_app.config import load_settings
-from smart_app.db import db
-from smart_app.formatting import ago, origin_label
-from smart_app.outbox_worker import OutboxWorker
-from smart_app.services import EXTENSION_KEY, build_services
+from smart_app import errors, services
+from smart_app.closing import views as closing_views
+from smart_app.closing.worker import OutboxWorker
+from smart_app.core import health, metrics
+from smart_app.core.config import load_settings
+from smart_app.core.db import db
+from smart_app.core.formatting import ago, origin_label
+from smart_app.session import views as session_views
+from smart_app.visit import views as visit_views
 
 OUTBOX_WORKER_KEY = "flip_outbox_worker"
 
@@ -24,14 +27,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["FLIP_SETTINGS"] = settings
     db.init_app(app, settings.database_url)
-    app.extensions[EXTENSION_KEY] = found = build_services(settings)
+    found = services.init_app(app, settings)
     if settings.runs_outbox_worker:
         # Writes the chart in the background; `flip outbox run` does the same in the foreground.
         worker = OutboxWorker(app, found.outbox, poll_s=settings.outbox_poll_s)
         app.extensions[OUTBOX_WORKER_KEY] = worker
         worker.start()
     errors.init_app(app)
-    for blueprint in (health.bp, launch_views.bp, visit_views.bp, metrics_view.bp):
+    for blueprint in (health.bp, session_views.bp, visit_views.bp, closing_views.bp, metrics.bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)

@@ -28,9 +28,10 @@ from launch.fhir_errors import (
     FhirTemporaryError,
     FhirUnauthorized,
 )
-from smart_app.agenda_api import InvalidRequest
-from smart_app.launches import LaunchNotFound
-from smart_app.plan import OpenItemsRemain
+from smart_app.closing.plan import OpenItemsRemain
+from smart_app.core.validation import InvalidRequest
+from smart_app.session.launches import LaunchNotFound
+from smart_app.session.roles import NotForThisUser, UserUnknown
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,15 @@ def describe(error: Exception) -> Failure:
             "Mark each one addressed, or deferred with a short reason, then finish the plan.",
             {"open_items": [{"id": i.id, "text": i.text, "source": i.source} for i in error.items]},
         )
+    if isinstance(error, UserUnknown):
+        return Failure(
+            403, "fhir_user_missing", "Flip can't tell who is signed in", str(error), error.advice
+        )
+    if isinstance(error, NotForThisUser):
+        return Failure(
+            403, "care_team_only", "This part of Flip is for your care team", str(error),
+            error.advice,
+        )  # fmt: skip
     if isinstance(error, InvalidRequest):
         return Failure(400, "invalid_request", "Flip couldn't use that", str(error), str(error))
     if isinstance(error, LaunchNotFound):
@@ -150,7 +160,8 @@ def _handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 
 def _render(failure: Failure) -> tuple[Response | str, int]:
-    if "/api/" in request.path or request.accept_mimetypes.best == "application/json":
+    is_api = "/api/" in request.path or request.path.endswith("/api")
+    if is_api or request.accept_mimetypes.best == "application/json":
         body = {
             "error": failure.code,
             "message": failure.happened,

@@ -1,24 +1,32 @@
-"""The app's services, built once per app from its settings and reached by views."""
+"""The composition root: the app's services, built once per app from its settings.
+
+Routes find their services by type (smart_app/core/registry.py); the CLI and the tests
+use `services()`, which holds the same instances.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 
+from launch.capabilities import ServerCapabilities
 from launch.flow import SmartClient
 from launch.gateway import FhirGateway, retrying_session
 from launch.registrations import Registrations, load_registrations
-from smart_app.capabilities import ServerCapabilities
-from smart_app.config import Settings
-from smart_app.drafts import DraftStore
-from smart_app.ehr_style import EhrStyles
-from smart_app.launches import LaunchService, OpenLaunch
-from smart_app.outbox import OutboxService
-from smart_app.vault import Vault
-from smart_app.visit import VisitReader
-from smart_app.writeback_status import Backoff
+from smart_app.closing.finishing import Closing
+from smart_app.closing.outbox import OutboxService
+from smart_app.closing.writeback_status import Backoff
+from smart_app.core.config import Settings
+from smart_app.core.registry import register
+from smart_app.core.vault import Vault
+from smart_app.session.ehr_style import EhrStyles
+from smart_app.session.launches import LaunchService, OpenLaunch
+from smart_app.visit.drafts import DraftStore
+from smart_app.visit.editing import AgendaEditor
+from smart_app.visit.page import VisitPage
+from smart_app.visit.reader import VisitReader, VisitReaders
 
 EXTENSION_KEY = "flip_services"
 
@@ -34,22 +42,18 @@ class Services:
     drafts: DraftStore
     styles: EhrStyles
     outbox: OutboxService
+    readers: VisitReaders
+    editor: AgendaEditor
+    closing: Closing
+    page: VisitPage
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
-        return FhirGateway(opened.context.iss, opened.tokens, http=self.launches.client.http)
+        return self.launches.gateway(opened)
 
     def visit_reader(self, opened: OpenLaunch) -> VisitReader:
         """Reads the visit of one launch."""
-        return VisitReader(
-            gateway=self.gateway(opened),
-            context=opened.context,
-            registration=self.launches.client.registrations.find(opened.context.iss),
-            capabilities=self.capabilities,
-            drafts=self.drafts,
-            canonical_base=self.settings.canonical_base,
-            window=timedelta(days=self.settings.previsit_window_days),
-        )
+        return self.readers.for_launch(opened)
 
 
 def build_services(settings: Settings) -> Services:
@@ -64,22 +68,44 @@ def build_services(settings: Settings) -> Services:
     vault = Vault(settings.token_encryption_key or "", settings.secret_key or "")
     launches = LaunchService(client, vault)
     capabilities = ServerCapabilities()
+    drafts = DraftStore(vault)
+    readers = VisitReaders(
+        launches=launches,
+        capabilities=capabilities,
+        drafts=drafts,
+        canonical_base=settings.canonical_base,
+        window=timedelta(days=settings.previsit_window_days),
+    )
+    outbox = OutboxService(
+        launches,
+        vault,
+        canonical_base=settings.canonical_base,
+        backoff=Backoff(settings.outbox_backoff_base_s, settings.outbox_backoff_cap_s),
+        timeout_s=settings.outbox_timeout_s,
+        capabilities=capabilities,
+    )
+    closing = Closing(readers=readers, drafts=drafts, outbox=outbox)
     return Services(
         settings=settings,
         vault=vault,
         launches=launches,
         capabilities=capabilities,
-        drafts=DraftStore(vault),
+        drafts=drafts,
         styles=EhrStyles(http),
-        outbox=OutboxService(
-            launches,
-            vault,
-            canonical_base=settings.canonical_base,
-            backoff=Backoff(settings.outbox_backoff_base_s, settings.outbox_backoff_cap_s),
-            timeout_s=settings.outbox_timeout_s,
-            capabilities=capabilities,
-        ),
+        outbox=outbox,
+        readers=readers,
+        editor=AgendaEditor(readers=readers, drafts=drafts),
+        closing=closing,
+        page=VisitPage(readers=readers, vault=vault, sections=(closing,)),
     )
+
+
+def init_app(app: Flask, settings: Settings) -> Services:
+    """Build the services and make each one findable by its type."""
+    built = build_services(settings)
+    app.extensions[EXTENSION_KEY] = built
+    register(app, *(getattr(built, name) for name in built.__dataclass_fields__))
+    return built
 
 
 def services() -> Services:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from ehr_sandbox.access import Access
-from ehr_sandbox.auth import models
+from ehr_sandbox.auth import models, portal_session
 from ehr_sandbox.auth.clients import load_clients_file, register_client
 from ehr_sandbox.auth.tokens import access_of_bearer
 from ehr_sandbox.auth.views import bp
@@ -22,6 +22,7 @@ __all__ = ["bearer_access", "init_app", "load_clients_file", "models", "register
 def init_app(app: Flask) -> None:
     """Register the authorization server's endpoints on the sandbox app."""
     app.register_blueprint(bp)
+    portal_session.init_app(app)
     with app.app_context():
         state = current_state()
         # The tables must exist before the clients file is loaded; create_all is idempotent.

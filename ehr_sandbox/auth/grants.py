@@ -6,6 +6,7 @@
   (https://hl7.org/fhir/smart-app-launch/app-launch.html#obtain-authorization-code).
 - Refresh tokens only when `offline_access` or `online_access` is granted, rotated on use
   (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-a-refresh-token).
+- A Patient or RelatedPerson (portal user) is granted patient/ scopes only.
 - The token response carries the launch context
   (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#launch-context-arrives-with-your-access_token).
 """
@@ -22,6 +23,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
+from ehr_sandbox.access import PORTAL_USER_TYPES, patient_scopes_only, user_type
 from ehr_sandbox.auth.keys import ID_TOKEN_ALG, signing_key
 from ehr_sandbox.auth.models import (
     AuthorizationCode,
@@ -45,7 +47,7 @@ class AuthorizedUser:
     """Who approved a grant, and the launch context the grant carries to the app."""
 
     subject: str  # the OpenID Connect `sub`
-    fhir_user: str | None = None  # absolute URL of the Practitioner or Patient
+    fhir_user: str | None = None  # absolute URL of the Practitioner, Patient or RelatedPerson
     patient: str | None = None
     encounter: str | None = None
     need_patient_banner: bool | None = None
@@ -72,6 +74,12 @@ class AuthorizedUser:
             "smart_style_url": self.smart_style_url,
         }
         return {k: v for k, v in params.items() if v is not None}
+
+    def granted_scope(self, requested: str) -> str:
+        """The scopes this user may approve: patient/ ones only for a portal user."""
+        if user_type(self.fhir_user) in PORTAL_USER_TYPES:
+            return patient_scopes_only(requested)
+        return requested
 
 
 def wants_refresh_token(scope: str | None) -> bool:
@@ -100,7 +108,7 @@ class SmartAuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignor
                 code_digest=digest(code),
                 client_id=request.client.client_id,
                 redirect_uri=request.payload.redirect_uri,
-                scope=request.scope,
+                scope=user.granted_scope(request.scope),
                 nonce=request.payload.data.get("nonce"),
                 code_challenge=request.payload.data.get("code_challenge"),
                 code_challenge_method=request.payload.data.get("code_challenge_method"),

@@ -1,4 +1,5 @@
-"""Tables of the authorization server: clients, codes, tokens, signing keys, used assertions.
+"""Tables of the authorization server: clients, codes, tokens, signing keys, used assertions,
+portal sign-in tickets.
 
 Tokens and client secrets are stored as SHA-256 digests, so a copy of the database does
 not hand out working credentials. The row classes implement the small interfaces authlib's
@@ -230,3 +231,20 @@ class UsedAssertion(Base):
     client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer)
+
+
+class PortalTicket(Base):
+    """A one-time link that signs a browser in to the portal (`flip sandbox portal-url`)."""
+
+    __tablename__ = "sandbox_portal_ticket"
+
+    ticket_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(200))  # "Patient/ID" or "RelatedPerson/ID"
+    app_launch_url: Mapped[str] = mapped_column(String(500))
+    # The user already approved the app: the next authorization skips the consent page.
+    pre_approved: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[int] = mapped_column(Integer)
+
+    def is_expired(self) -> bool:
+        """True after the ticket's short lifetime."""
+        return time.time() >= self.expires_at

@@ -1,8 +1,11 @@
-"""Who approves an authorization: the EHR launch's practitioner, or a portal patient.
+"""Who approves an authorization: the EHR launch's practitioner, or a portal user.
 
 An EHR launch is pre-authorized: the clinician is already signed in to the EHR, so the
 launch's practitioner (or settings.default_practitioner) approves without a page. A
-standalone launch signs a sandbox patient in (no password) and asks for consent.
+standalone launch signs a portal user in (no password) and asks for consent. A portal
+user is a Patient, or a RelatedPerson (a parent) acting as proxy for the Patient named in
+RelatedPerson.patient (https://hl7.org/fhir/R4/relatedperson.html); either way the
+patient context is that Patient.
 Launch context goes to the app only for the scopes that ask for it
 (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-context-data).
 """
@@ -15,9 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ehr_sandbox.access import parse_resource_scope
+from ehr_sandbox.access import PROXY_USER_TYPE, parse_resource_scope
 from ehr_sandbox.auth.grants import AuthorizedUser
 from ehr_sandbox.auth.models import scope_list
+from ehr_sandbox.fhir.resources import patient_of_reference
 from ehr_sandbox.fhir.store import list_resources, read_resource
 from ehr_sandbox.launch_context import find_launch
 from ehr_sandbox.state import current_state
@@ -33,6 +37,16 @@ _FIXED_SCOPES = {
     "online_access": "Keep access while you are signed in",
 }
 _INTERACTIONS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+# v3-RoleCode family relationships of the demo and common portals, as a person says them.
+_RELATIONSHIPS = {
+    "MTH": "mother",
+    "FTH": "father",
+    "PRN": "parent",
+    "GRMTH": "grandmother",
+    "GRFTH": "grandfather",
+    "GUARD": "guardian",
+    "STPPRN": "step-parent",
+}
 
 
 class LaunchRefused(Exception):
@@ -40,11 +54,22 @@ class LaunchRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class PatientChoice:
-    """A patient on the sandbox login page."""
+class PortalUser:
+    """Someone who signs in to the portal: a Patient, or a RelatedPerson acting for one."""
 
-    id: str
+    reference: str  # "Patient/ID" or "RelatedPerson/ID": what fhirUser names
+    patient: str  # the id of the Patient whose record they reach
     label: str
+
+    @property
+    def id(self) -> str:
+        """The id of the Patient or RelatedPerson."""
+        return self.reference.partition("/")[2]
+
+    @property
+    def is_proxy(self) -> bool:
+        """True for a RelatedPerson signed in for someone else's record."""
+        return self.reference.startswith(f"{PROXY_USER_TYPE}/")
 
 
 def ehr_launch_user(session: Session, launch_id: str, scope: str) -> AuthorizedUser:
@@ -68,40 +93,63 @@ def ehr_launch_user(session: Session, launch_id: str, scope: str) -> AuthorizedU
     )
 
 
-def standalone_user(patient_id: str, scope: str) -> AuthorizedUser:
-    """A signed-in portal patient; their own record is the patient context."""
+def standalone_user(user: PortalUser, scope: str) -> AuthorizedUser:
+    """A signed-in portal user; the record they reach is the patient context."""
     fhir_base = current_state().settings.fhir_base
     chosen = "launch/patient" in scope_list(scope)
     return AuthorizedUser(
-        subject=f"Patient/{patient_id}",
-        fhir_user=f"{fhir_base}/Patient/{patient_id}",
-        patient=patient_id if chosen else None,
+        subject=user.reference,
+        # Absolute, like the Practitioner's: SMART 2.2 sso-openid-connect fhirUser.
+        fhir_user=f"{fhir_base}/{user.reference}",
+        patient=user.patient if chosen else None,
         # A standalone app has no EHR chrome around it, so it shows its own banner.
         need_patient_banner=True if chosen else None,
     )
 
 
-def patient_exists(session: Session, patient_id: str) -> bool:
-    """True when the patient is in the sandbox."""
-    return read_resource(session, "Patient", patient_id) is not None
+def find_portal_user(session: Session, reference: str) -> PortalUser | None:
+    """The Patient, or active RelatedPerson of a stored Patient, named `Type/id`; else None."""
+    resource_type, _, resource_id = reference.partition("/")
+    if resource_type not in ("Patient", PROXY_USER_TYPE) or not resource_id:
+        return None
+    resource = read_resource(session, resource_type, resource_id)
+    if resource is None:
+        return None
+    if resource_type == "Patient":
+        return PortalUser(reference, resource_id, patient_label(resource))
+    patient_id = patient_of_reference(resource.get("patient"))
+    patient = None if patient_id is None else read_resource(session, "Patient", patient_id)
+    # An inactive RelatedPerson no longer acts for the patient (RelatedPerson.active).
+    if patient_id is None or patient is None or resource.get("active") is False:
+        return None
+    return PortalUser(reference, patient_id, proxy_label(resource, patient))
 
 
-def patient_choices(session: Session) -> list[PatientChoice]:
-    """Every sandbox patient, labelled by name and birth date."""
-    return [
-        PatientChoice(id=p["id"], label=patient_label(p))
-        for p in list_resources(session, "Patient")
-    ]
+def portal_users(session: Session) -> list[PortalUser]:
+    """Every patient, each followed by the RelatedPersons who may sign in for them."""
+    proxies: dict[str, list[PortalUser]] = {}
+    for person in list_resources(session, PROXY_USER_TYPE):
+        user = find_portal_user(session, f"{PROXY_USER_TYPE}/{person['id']}")
+        if user is not None:
+            proxies.setdefault(user.patient, []).append(user)
+    users = []
+    for patient in list_resources(session, "Patient"):
+        users.append(PortalUser(f"Patient/{patient['id']}", patient["id"], patient_label(patient)))
+        users.extend(proxies.get(patient["id"], []))
+    return users
 
 
 def patient_label(patient: dict[str, Any]) -> str:
     """A human label for a Patient resource: name and birth date, else its id."""
-    names = patient.get("name") or [{}]
-    name = names[0]
-    text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")]).strip()
+    label = _name_text(patient.get("name")) or f"Patient {patient.get('id')}"
     birth = patient.get("birthDate")
-    label = text or f"Patient {patient.get('id')}"
     return f"{label} (born {birth})" if birth else label
+
+
+def proxy_label(person: dict[str, Any], patient: dict[str, Any]) -> str:
+    """`Name, mother of Child (born ...)` for a RelatedPerson acting for a patient."""
+    name = _name_text(person.get("name")) or f"RelatedPerson {person.get('id')}"
+    return f"{name}, {_relationship(person)} of {patient_label(patient)}"
 
 
 def describe_scope(scope: str) -> str:
@@ -120,3 +168,21 @@ def describe_scope(scope: str) -> str:
 def _words(resource_type: str) -> str:
     # "MedicationRequest" -> "medication request records"
     return re.sub(r"(?<!^)([A-Z])", r" \1", resource_type).lower() + " records"
+
+
+def _name_text(names: Any) -> str:
+    name = names[0] if isinstance(names, list) and names else {}
+    text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")])
+    return str(text).strip()
+
+
+def _relationship(person: dict[str, Any]) -> str:
+    for concept in person.get("relationship", []):
+        if concept.get("text"):
+            return str(concept["text"]).lower()
+        for coding in concept.get("coding", []):
+            if coding.get("code") in _RELATIONSHIPS:
+                return _RELATIONSHIPS[coding["code"]]
+            if coding.get("display"):
+                return str(coding["display"]).lower()
+    return "family member"

@@ -24,7 +24,7 @@ def access_of_bearer(authorization: str | None) -> Access:
         elif row.is_expired():
             problem = "The access token expired"
         else:
-            return Access.from_scope_string(row.scope, patient=row.patient)
+            return Access.from_scope_string(row.scope, patient=row.patient, fhir_user=row.fhir_user)
     raise AccessDenied(
         401,
         problem,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from urllib.parse import urlencode
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
-from ehr_sandbox.auth import signin
+from ehr_sandbox.access import patient_scopes_only
+from ehr_sandbox.auth import portal_session, signin
 from ehr_sandbox.auth.discovery import openid_configuration, smart_configuration
 from ehr_sandbox.auth.grants import AuthorizedUser
 from ehr_sandbox.auth.keys import public_jwks
@@ -24,8 +24,6 @@ from ehr_sandbox.auth.server import (
 from ehr_sandbox.auth.storage import request_session
 from ehr_sandbox.state import current_state
 
-PATIENT_KEY = "auth_patient"
-CSRF_KEY = "auth_csrf"
 _FORM_ONLY = ("decision", "csrf_token")
 
 bp = Blueprint("auth", __name__)
@@ -81,7 +79,8 @@ def introspect() -> ResponseReturnValue:
 
 @bp.route("/auth/authorize", methods=["GET", "POST"])
 def authorize() -> ResponseReturnValue:
-    """The authorization endpoint: EHR launches pass straight through; standalone asks."""
+    """The authorization endpoint: EHR launches pass straight through; standalone asks
+    the signed-in portal user, unless a portal-url ticket already approved."""
     with request_session() as db:
         try:
             grant = server.get_consent_grant(end_user=None)
@@ -98,44 +97,54 @@ def authorize() -> ResponseReturnValue:
                 )
                 return _authorization_error(refusal)
             return _authorization_response(grant, user)
-        patient_id = session.get(PATIENT_KEY)
-        if not patient_id or not signin.patient_exists(db, patient_id):
+        portal_user = _signed_in(db)
+        if portal_user is None:
             return redirect(url_for(".login", next=f"{url_for('.authorize')}?{urlencode(params)}"))
+        if portal_session.take_pre_approval():
+            # `flip sandbox portal-url`: the user approved this launch before opening it.
+            return _authorization_response(grant, signin.standalone_user(portal_user, scope))
         if request.method == "POST" and "decision" in request.form:
-            _check_csrf()
+            portal_session.check_csrf(request.form.get("csrf_token", ""))
             allowed = request.form["decision"] == "allow"
-            approver = signin.standalone_user(patient_id, scope) if allowed else None
+            approver = signin.standalone_user(portal_user, scope) if allowed else None
             return _authorization_response(grant, approver)
+        offered = patient_scopes_only(scope)
         return render_template(
             "auth_consent.html",
             client_name=grant.client.client_name,
-            patient_id=patient_id,
-            scopes=[(s, signin.describe_scope(s)) for s in scope_list(scope)],
+            user=portal_user,
+            scopes=[(s, signin.describe_scope(s)) for s in scope_list(offered)],
+            withheld=[s for s in scope_list(scope) if s not in scope_list(offered)],
             params=params,
-            csrf_token=_csrf_token(),
+            csrf_token=portal_session.csrf_token(),
         )
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """The sandbox patient portal sign-in: pick a patient, no password."""
+    """The sandbox portal sign-in: pick a patient or a parent, no password."""
     target = request.values.get("next", "")
     # Only ever continue to the authorization endpoint: no open redirect.
     if not target.startswith(url_for(".authorize")):
         target = url_for(".authorize")
     with request_session() as db:
         if request.method == "POST":
-            _check_csrf()
-            patient_id = request.form.get("patient", "")
-            if signin.patient_exists(db, patient_id):
-                session[PATIENT_KEY] = patient_id
+            portal_session.check_csrf(request.form.get("csrf_token", ""))
+            user = signin.find_portal_user(db, portal_session.chosen_user(request.form))
+            if user is not None:
+                portal_session.sign_in(user.reference)
                 return redirect(target)
         return render_template(
             "auth_login.html",
-            patients=signin.patient_choices(db),
+            users=signin.portal_users(db),
             next=target,
-            csrf_token=_csrf_token(),
+            csrf_token=portal_session.csrf_token(),
         )
+
+
+def _signed_in(db: Session) -> signin.PortalUser | None:
+    reference = portal_session.signed_in_user()
+    return None if reference is None else signin.find_portal_user(db, reference)
 
 
 def _authorization_response(grant: object, user: AuthorizedUser | None) -> Response:
@@ -150,32 +159,5 @@ def _authorization_error(error: OAuth2Error) -> ResponseReturnValue:
         return response
     page = render_template(
         "auth_error.html", error=error.error, description=error.get_error_description()
-    )
-    return page, 400
-
-
-def _csrf_token() -> str:
-    if CSRF_KEY not in session:
-        session[CSRF_KEY] = secrets.token_urlsafe(24)
-    token: str = session[CSRF_KEY]
-    return token
-
-
-def _check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    if not hmac.compare_digest(sent, session.get(CSRF_KEY, "")):
-        raise _CsrfFailure()
-
-
-class _CsrfFailure(Exception):
-    """A sandbox form posted without this browser's token."""
-
-
-@bp.errorhandler(_CsrfFailure)
-def _csrf_failed(_: _CsrfFailure) -> ResponseReturnValue:
-    page = render_template(
-        "auth_error.html",
-        error="invalid_request",
-        description="This form expired or came from another site. Start the sign-in again.",
     )
     return page, 400

@@ -12,16 +12,9 @@ import uuid
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from ehr_sandbox.demo.people import Clinician, Measurement, Parent, PatientStory
 from ehr_sandbox.demo.previsit import previsit_resources
-from ehr_sandbox.demo.stories import (
-    CARE_TEAM,
-    STORIES,
-    Clinician,
-    Measurement,
-    Parent,
-    PatientStory,
-    clinician_by_slug,
-)
+from ehr_sandbox.demo.stories import CARE_TEAM, STORIES, clinician_by_slug
 
 Resource = dict[str, Any]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from ehr_sandbox.demo.stories import PatientStory, PreVisitAnswer
+from ehr_sandbox.demo.people import PatientStory, PreVisitAnswer
 
 Resource = dict[str, Any]
 

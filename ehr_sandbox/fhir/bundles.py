@@ -2,7 +2,9 @@
 
 See https://hl7.org/fhir/R4/http.html#transaction. A transaction runs in one database
 transaction: any failing entry rolls back every entry. Batch entries are independent,
-each in its own database transaction with its own response status.
+each in its own database transaction with its own response status. The base's write-rule
+profile decides whether it takes the Bundle type at all, and judges every entry exactly
+as it judges the same request sent alone (a refused batch entry gets its own 405).
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from ehr_sandbox.access import Access
 from ehr_sandbox.db import Database
 from ehr_sandbox.fhir import operations
 from ehr_sandbox.fhir.errors import FhirError, JsonObject, status_line
+from ehr_sandbox.fhir.profiles import Profile
 from ehr_sandbox.fhir.resources import references
 
 # Transaction entries run in this order of method (https://hl7.org/fhir/R4/http.html#trules).
 _TRANSACTION_ORDER = {"POST": 0, "PUT": 1, "GET": 2}
 
 
-def process_bundle(db: Database, access: Access, bundle: JsonObject, *, base: str) -> JsonObject:
+def process_bundle(
+    db: Database, access: Access, bundle: JsonObject, *, base: str, profile: Profile
+) -> JsonObject:
     """The batch-response or transaction-response Bundle answering `bundle`."""
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") not in ("batch", "transaction"):
         raise FhirError(400, "POST to the base takes a Bundle of type batch or transaction")
+    profile.check_bundle(bundle["type"])
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise FhirError(400, "Bundle.entry must be a list of objects", code="structure")
@@ -35,9 +41,11 @@ def process_bundle(db: Database, access: Access, bundle: JsonObject, *, base: st
         _request_of(entry, index)
     if bundle["type"] == "transaction":
         with db.writing() as session:
-            responses = _transaction(session, access, entries, base=base)
+            responses = _transaction(session, access, entries, base=base, profile=profile)
     else:
-        responses = [_batch_entry(db, access, entry, base=base) for entry in entries]
+        responses = [
+            _batch_entry(db, access, entry, base=base, profile=profile) for entry in entries
+        ]
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -56,16 +64,18 @@ def _request_of(entry: JsonObject, index: int) -> tuple[str, str]:
     return method, request["url"]
 
 
-def _batch_entry(db: Database, access: Access, entry: JsonObject, *, base: str) -> JsonObject:
+def _batch_entry(
+    db: Database, access: Access, entry: JsonObject, *, base: str, profile: Profile
+) -> JsonObject:
     try:
         with db.writing() as session:
-            return _run_entry(session, access, entry, base=base)
+            return _run_entry(session, access, entry, base=base, profile=profile)
     except FhirError as error:
         return {"response": {"status": status_line(error.status), "outcome": error.outcome()}}
 
 
 def _transaction(
-    session: Session, access: Access, entries: list[JsonObject], *, base: str
+    session: Session, access: Access, entries: list[JsonObject], *, base: str, profile: Profile
 ) -> list[JsonObject]:
     entries = copy.deepcopy(entries)
     assigned = _assign_ids(session, access, entries, base=base)
@@ -81,7 +91,9 @@ def _transaction(
         entry = entries[index]
         new_id = assigned.get(str(entry.get("fullUrl", "")), (None, None))[1]
         try:
-            responses[index] = _run_entry(session, access, entry, base=base, new_id=new_id)
+            responses[index] = _run_entry(
+                session, access, entry, base=base, profile=profile, new_id=new_id
+            )
         except FhirError as error:
             raise FhirError(
                 error.status, f"entry[{index}]: {error.message}", code=error.code
@@ -118,7 +130,13 @@ def _assign_ids(
 
 
 def _run_entry(
-    session: Session, access: Access, entry: JsonObject, *, base: str, new_id: str | None = None
+    session: Session,
+    access: Access,
+    entry: JsonObject,
+    *,
+    base: str,
+    profile: Profile,
+    new_id: str | None = None,
 ) -> JsonObject:
     method, url = _request_of(entry, 0)
     request: dict[str, Any] = entry["request"]
@@ -137,12 +155,23 @@ def _run_entry(
         if resource.get("resourceType") != parts[0]:
             raise FhirError(400, f"POST {url} needs a {parts[0]}")
         outcome = operations.create(
-            session, access, resource, if_none_exist=request.get("ifNoneExist"), new_id=new_id
+            session,
+            access,
+            resource,
+            profile=profile,
+            if_none_exist=request.get("ifNoneExist"),
+            new_id=new_id,
         )
     elif method == "PUT" and len(parts) == 2:
         assert isinstance(resource, dict)
         outcome = operations.update(
-            session, access, parts[0], parts[1], resource, if_match=request.get("ifMatch")
+            session,
+            access,
+            parts[0],
+            parts[1],
+            resource,
+            profile=profile,
+            if_match=request.get("ifMatch"),
         )
     else:
         raise FhirError(400, f"{method} {url} is not an interaction this server supports")

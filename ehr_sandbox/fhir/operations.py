@@ -1,7 +1,8 @@
 """The FHIR interactions (read, create, update, search) over the store, with access checks.
 
 HTTP handlers and Bundle entries both call these, so a transaction entry behaves exactly
-like the same request sent on its own. See https://hl7.org/fhir/R4/http.html.
+like the same request sent on its own. See https://hl7.org/fhir/R4/http.html. Writes
+first pass the base's write-rule profile (`profiles.py`), then the token's scopes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ehr_sandbox.access import Access, Reach
 from ehr_sandbox.fhir.errors import FhirError, JsonObject
+from ehr_sandbox.fhir.profiles import Profile
 from ehr_sandbox.fhir.resources import (
     SHARED_TYPES,
     check_id,
@@ -64,6 +66,7 @@ def read(session: Session, access: Access, resource_type: str, resource_id: str)
     if record is None:
         raise FhirError(404, f"{resource_type}/{resource_id} is not known")
     _check_compartment(access, reach, resource_type, record.patient_id, write=False)
+    _check_label(access, record.content, write=False)
     return Outcome(200, record.content)
 
 
@@ -72,11 +75,13 @@ def create(
     access: Access,
     resource: JsonObject,
     *,
+    profile: Profile,
     if_none_exist: str | None = None,
     new_id: str | None = None,
 ) -> Outcome:
     """Create a resource with a server-assigned id (or `new_id`), honouring If-None-Exist."""
     validate_resource(resource)
+    profile.check_create(resource)
     resource_type = resource["resourceType"]
     reach = require_reach(access, resource_type, "create")
     if if_none_exist:
@@ -99,7 +104,11 @@ def find_existing(
     if not request.criteria:
         raise FhirError(400, "If-None-Exist needs at least one search criterion")
     result = run_search(
-        session, resource_type, request, compartment=_compartment(access, reach, resource_type)
+        session,
+        resource_type,
+        request,
+        compartment=_compartment(access, reach, resource_type),
+        visible=access.may_see,
     )
     if result.total > 1:
         raise FhirError(412, f"If-None-Exist {query!r} matches {result.total} resources")
@@ -113,6 +122,7 @@ def update(
     resource_id: str,
     resource: JsonObject,
     *,
+    profile: Profile,
     if_match: str | None = None,
 ) -> Outcome:
     """Replace a resource (or create it at this id); 412 when If-Match names an old version."""
@@ -121,10 +131,14 @@ def update(
     # https://hl7.org/fhir/R4/http.html#update: the body's id must match the URL's.
     if resource.get("id") != resource_id:
         raise FhirError(400, f"The resource id must be {resource_id!r}, as in the URL")
+    profile.check_update(resource_type)
     reach = require_reach(access, resource_type, "update")
     record = session.get(ResourceRecord, (resource_type, resource_id))
-    if record is not None:
+    if record is None:
+        profile.check_update_create(resource_type)
+    else:
         _check_compartment(access, reach, resource_type, record.patient_id, write=True)
+        _check_label(access, record.content, write=True)
     if if_match is not None:
         match = _ETAG.match(if_match.strip())
         wanted = match.group(1) if match else if_match
@@ -150,7 +164,9 @@ def search(
     reach = require_reach(access, resource_type, "search")
     request = parse_search(resource_type, params, lenient=lenient)
     compartment = _compartment(access, reach, resource_type)
-    result = run_search(session, resource_type, request, compartment=compartment)
+    result = run_search(
+        session, resource_type, request, compartment=compartment, visible=access.may_see
+    )
     kept = [(k, v) for k, v in params if k != "_offset"]
     links = [{"relation": "self", "url": _search_url(base, resource_type, params)}]
     if result.next_offset is not None:
@@ -194,6 +210,14 @@ def _check_compartment(
     raise FhirError(403, f"This {resource_type} is outside the launch patient's compartment")
 
 
+def _check_label(access: Access, resource: JsonObject, *, write: bool) -> None:
+    # A proxy (RelatedPerson) may neither read nor overwrite a resource labelled
+    # restricted: https://hl7.org/fhir/R4/security-labels.html (v3-Confidentiality R).
+    if not access.may_see(resource):
+        verb = "written" if write else "read"
+        raise FhirError(403, f"This resource is restricted and cannot be {verb} by a proxy")
+
+
 def _write(
     session: Session,
     access: Access,
@@ -214,6 +238,7 @@ def _write(
     content.update(id=resource_id, meta=meta)
     patient_id = compartment_of(content, lambda t, i: _stored_compartment(session, t, i))
     _check_compartment(access, reach, resource_type, patient_id, write=True)
+    _check_label(access, content, write=True)
     if record is None:
         record = ResourceRecord(resource_type=resource_type, id=resource_id)
         session.add(record)

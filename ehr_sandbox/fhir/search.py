@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -142,8 +142,12 @@ def run_search(
     request: SearchRequest,
     *,
     compartment: str | None = None,
+    visible: Callable[[JsonObject], bool] | None = None,
 ) -> SearchResult:
-    """Every match of `request` (within `compartment` when given), sorted, and one page."""
+    """Every match of `request` (within `compartment`, and `visible` when given), one page.
+
+    Withheld resources are dropped before counting, so `total` and paging never reveal them.
+    """
     query = select(ResourceRecord).where(ResourceRecord.resource_type == resource_type)
     if compartment is not None:
         query = query.where(ResourceRecord.patient_id == compartment)
@@ -158,6 +162,7 @@ def run_search(
         record.content
         for record in session.scalars(query)
         if all(_matches(record.content, c) for c in request.criteria)
+        and (visible is None or visible(record.content))
     ]
     for param, descending in reversed(request.sort):
         matches = _sorted(matches, param, descending=descending)

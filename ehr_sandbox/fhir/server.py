@@ -19,6 +19,7 @@ from ehr_sandbox.access import Access, AccessDenied
 from ehr_sandbox.fhir import bundles, operations
 from ehr_sandbox.fhir.capability import capability_statement
 from ehr_sandbox.fhir.errors import FhirError, JsonObject
+from ehr_sandbox.fhir.profiles import OPEN, Profile
 from ehr_sandbox.fhir.resources import check_type, parse_json
 from ehr_sandbox.state import current_state
 
@@ -30,9 +31,17 @@ log = logging.getLogger(__name__)
 
 
 def create_fhir_blueprint(
-    name: str, url_prefix: str, *, access: Callable[[], Access], loopback_only: bool
+    name: str,
+    url_prefix: str,
+    *,
+    access: Callable[[], Access],
+    loopback_only: bool,
+    profile: Profile = OPEN,
 ) -> Blueprint:
-    """A FHIR R4 REST server at `url_prefix`; `access` authorizes each request."""
+    """A FHIR R4 REST server at `url_prefix`; `access` authorizes each request.
+
+    `profile` is the write rules it keeps (and its CapabilityStatement states).
+    """
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
     def base() -> str:
@@ -71,7 +80,10 @@ def create_fhir_blueprint(
     def metadata() -> Response:
         settings = current_state().settings
         statement = capability_statement(
-            base=base(), public_url=settings.public_url.rstrip("/"), smart=not loopback_only
+            base=base(),
+            public_url=settings.public_url.rstrip("/"),
+            smart=not loopback_only,
+            profile=profile,
         )
         return fhir_response(statement)
 
@@ -81,7 +93,9 @@ def create_fhir_blueprint(
             raise FhirError(405, f"{request.method} on the base is not supported")
         bundle = parse_json(request.get_data())
         return fhir_response(
-            bundles.process_bundle(current_state().db, g.fhir_access, bundle, base=base())
+            bundles.process_bundle(
+                current_state().db, g.fhir_access, bundle, base=base(), profile=profile
+            )
         )
 
     @bp.route("/<resource_type>", methods=_ALL_METHODS)
@@ -99,6 +113,7 @@ def create_fhir_blueprint(
                 session,
                 g.fhir_access,
                 resource,
+                profile=profile,
                 if_none_exist=request.headers.get("If-None-Exist"),
             )
         return resource_response(outcome, base())
@@ -130,6 +145,7 @@ def create_fhir_blueprint(
                     resource_type,
                     resource_id,
                     parse_json(request.get_data()),
+                    profile=profile,
                     if_match=request.headers.get("If-Match"),
                 )
             else:

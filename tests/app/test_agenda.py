@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fhir_mappings.visit_model import ClinicianItem, PreVisitAnswers, Respondent, VisitInputs
-from smart_app.agenda import AddedItem, Draft, build_agenda, explain_match
+from smart_app.visit.agenda import AddedItem, Draft, build_agenda, explain_match
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from smart_app import create_app
-from smart_app.config import ConfigurationError, load_settings
+from smart_app.core.config import ConfigurationError, load_settings
 
 
 def test_production_start_without_secrets_names_the_missing_variables(

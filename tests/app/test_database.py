@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from smart_app import models
-from smart_app.db import Base
-from smart_app.migrate import upgrade
+from smart_app.core import models
+from smart_app.core.db import Base
+from smart_app.core.migrate import upgrade
 from tests.app.conftest import MakeApp
 
 

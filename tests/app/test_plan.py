@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from smart_app.agenda import AgendaItem, Source, Status
-from smart_app.agenda_api import InvalidRequest
-from smart_app.drafts import DraftKey
-from smart_app.plan import OpenItemsRemain, check_closed, parse_plan, plan_id_for
+from smart_app.closing.plan import OpenItemsRemain, check_closed, parse_plan, plan_id_for
+from smart_app.core.validation import InvalidRequest
+from smart_app.visit.agenda import AgendaItem, Source, Status
+from smart_app.visit.drafts import DraftKey
 
 PLAN: dict[str, Any] = {
     "items": [{"text": "Pack the vest for the lacrosse trip", "owner": "Maya", "when": "now"}],

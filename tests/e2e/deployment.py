@@ -19,7 +19,7 @@ from ehr_sandbox.auth import register_client
 from launch.registrations import DEFAULT_SCOPE
 from smart_app import OUTBOX_WORKER_KEY
 from smart_app import create_app as create_flip_app
-from smart_app.migrate import upgrade
+from smart_app.core.migrate import upgrade
 from tests.conftest import LiveSandbox, sandbox_state
 from tests.support.live_server import LiveServer
 

@@ -83,9 +83,10 @@ def test_standalone_launch_completes_after_login_and_consent(ehr: Deployment) ->
         f"{ehr.sandbox.url}/auth/authorize", data={**_hidden(consent.text), "decision": "allow"}
     )
     page = browser.follow(allowed)
-    assert page.status_code == 200, page.text
-    assert "Ben Okafor" in page.text
-    assert "data-patient-banner" in page.text  # no EHR around it: Flip shows the banner
+    assert "/l/" in page.url  # signed in: the launch completed
+    # Signed in as the patient: never the clinician's visit (tests/e2e/test_roles.py).
+    assert page.status_code == 403
+    assert 'data-error="care_team_only"' in page.text
 
 
 def callback_of(ehr: Deployment, browser: Browser) -> tuple[requests.Response, dict[str, str]]:
@@ -178,11 +179,11 @@ def test_no_token_ever_reaches_the_browser(ehr: Deployment) -> None:
 
 def issued_tokens(ehr: Deployment) -> list[str]:
     """Flip's access and refresh tokens, read from its own sealed store."""
-    from smart_app.models import LaunchSession
+    from smart_app.core.models import LaunchSession
     from smart_app.services import services
 
     with ehr.flip.app_context():
-        from smart_app.db import db
+        from smart_app.core.db import db
 
         with db.session() as session:
             rows = session.query(LaunchSession).all()

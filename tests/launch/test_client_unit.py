@@ -120,6 +120,27 @@ def test_standalone_launch_asks_for_a_patient_instead_of_an_ehr_launch() -> None
     assert query["scope"][0].split() == ["openid", "launch/patient"]
 
 
+def test_standalone_launch_asks_to_write_only_the_patients_own_answers() -> None:
+    scope = (
+        "launch openid fhirUser patient/CarePlan.crs patient/Goal.cruds patient/Provenance.c "
+        "patient/Observation.write patient/Patient.read patient/Encounter.* "
+        "patient/QuestionnaireResponse.cru user/Practitioner.rs patient/DocumentReference.crs?x=y"
+    )
+    client = make_client(FakeWire(), Registration(iss=ISS, client_id="flip", scope=scope))
+    query = parse_qs(urlsplit(client.begin(ISS).url).query)
+    assert query["scope"][0].split() == [
+        "openid",
+        "fhirUser",
+        "patient/CarePlan.rs",
+        "patient/Goal.rs",
+        "patient/Patient.read",
+        "patient/Encounter.read",
+        "patient/QuestionnaireResponse.cru",
+        "patient/DocumentReference.rs?x=y",
+        "launch/patient",
+    ]
+
+
 def test_public_client_sends_code_verifier_and_client_id_without_secret() -> None:
     wire = FakeWire()
     client = make_client(wire, Registration(iss=ISS, client_id="flip"))

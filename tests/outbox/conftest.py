@@ -16,13 +16,13 @@ import requests
 
 from fhir_mappings.plan_model import AgreedPlan, PartneringNote, PlanGoal, PlanItem
 from fhir_mappings.writeback import plan_writes
+from launch.capabilities import ServerCapabilities
 from smart_app import OUTBOX_WORKER_KEY
-from smart_app.capabilities import ServerCapabilities
-from smart_app.launches import OpenLaunch
-from smart_app.outbox import OutboxService
+from smart_app.closing.outbox import OutboxService
+from smart_app.closing.write_strategy import WriteStrategy
+from smart_app.closing.writeback_status import Backoff
 from smart_app.services import services
-from smart_app.write_strategy import WriteStrategy
-from smart_app.writeback_status import Backoff
+from smart_app.session.launches import OpenLaunch
 from tests.e2e.deployment import Browser, Deployment, deploy
 
 TIMEOUT_S = 0.4  # Flip's write timeout in these tests; a "timeout" fault waits longer

@@ -12,15 +12,15 @@ from flask import Flask
 from sqlalchemy import delete
 
 from flip_cli import main as flip
-from smart_app import audit
-from smart_app.capabilities import ServerCapabilities
-from smart_app.db import db
-from smart_app.models import LaunchSession
-from smart_app.outbox import RELAUNCH, OutboxService
-from smart_app.outbox_worker import OutboxWorker
+from launch.capabilities import ServerCapabilities
+from smart_app.closing.outbox import RELAUNCH, OutboxService
+from smart_app.closing.worker import OutboxWorker
+from smart_app.closing.write_strategy import decide_strategy
+from smart_app.closing.writeback_status import WritebackStatus
+from smart_app.core import audit
+from smart_app.core.db import db
+from smart_app.core.models import LaunchSession
 from smart_app.services import services
-from smart_app.write_strategy import decide_strategy
-from smart_app.writeback_status import WritebackStatus
 from tests.outbox.conftest import Chart, maya_plan
 from tests.outbox.test_random_faults import drive
 from tests.outbox.test_strategy import ORACLE

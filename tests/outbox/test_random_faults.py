@@ -11,11 +11,11 @@ from typing import Any
 
 import requests
 
-from smart_app.capabilities import ServerCapabilities
-from smart_app.outbox import OutboxService
+from launch.capabilities import ServerCapabilities
+from smart_app.closing.outbox import OutboxService
+from smart_app.closing.write_strategy import decide_strategy
+from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.services import services
-from smart_app.write_strategy import decide_strategy
-from smart_app.writeback_status import WritebackStatus
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 
 RUNS = 200

@@ -11,7 +11,7 @@ import pytest
 
 from ehr_sandbox.fhir.capability import capability_statement
 from launch.registrations import DEFAULT_SCOPE, Registration, RegistrationError, load_registrations
-from smart_app.write_strategy import (
+from smart_app.closing.write_strategy import (
     WritebackImpossible,
     WriteStrategy,
     decide_strategy,

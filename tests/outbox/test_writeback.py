@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from smart_app import audit
-from smart_app.capabilities import ServerCapabilities
-from smart_app.outbox import OutboxService
+from launch.capabilities import ServerCapabilities
+from smart_app.closing.outbox import OutboxService
+from smart_app.closing.write_strategy import decide_strategy
+from smart_app.core import audit
 from smart_app.services import services
-from smart_app.write_strategy import decide_strategy
 from tests.outbox.conftest import Chart, maya_plan
 
 

@@ -16,6 +16,7 @@ from ehr_sandbox.auth import register_client
 from ehr_sandbox.launch_context import LaunchContext, create_launch
 from ehr_sandbox.state import current_state
 from tests.conftest import LiveSandbox, start_sandbox
+from tests.sandbox.portal_support import seed_family
 
 REDIRECT_URI = "http://127.0.0.1:8080/callback"
 APP_SCOPE = "launch openid fhirUser offline_access patient/*.rs"
@@ -116,6 +117,12 @@ def smart(sandbox: LiveSandbox) -> SmartFlow:
     flow.seed("Practitioner", "dr1", name=[{"family": "Osler", "given": ["William"]}])
     flow.seed("Patient", "p1", name=[{"family": "Jones", "given": ["Ada"]}], birthDate="2015-04-02")
     return flow
+
+
+@pytest.fixture
+def family(smart: SmartFlow) -> SmartFlow:
+    """Teen p1 with a mother rp1, and p2 with a father rp2; p1 has one private answer."""
+    return seed_family(smart)
 
 
 @pytest.fixture

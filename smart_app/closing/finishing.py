@@ -1,0 +1,102 @@
+"""Finishing the visit: keep what was typed, check the agenda is closed, hand the plan on.
+
+The plan goes to the outbox (committed before the first attempt; see
+smart_app/closing/outbox.py), which writes it to the chart exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fhir_mappings.questionnaire import LEARNING_PREFERENCES_DISPLAY, PARTNERING_STYLES
+from smart_app.closing.outbox import OutboxService
+from smart_app.closing.plan import (
+    SOMETHING_ELSE,
+    agreed_plan,
+    check_closed,
+    parse_plan,
+    plan_id_for,
+)
+from smart_app.closing.writeback_status import WritebackStatus
+from smart_app.core import audit
+from smart_app.core.validation import InvalidRequest
+from smart_app.session.launches import OpenLaunch
+from smart_app.visit.drafts import DraftStore
+from smart_app.visit.reader import Visit, VisitReader, VisitReaders
+
+REFLECTION_QUESTIONS = {
+    "flexible": "Did I allow my role to be flexible?",
+    "questions": "Did I ask enough questions?",
+    "courage": "Did I have the courage to be uncomfortable?",
+}
+MAX_REFLECTION = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """Closing one launch's visit: the plan, its write-back status, the reflection.
+
+    It is also the visit page's closing section (a `PageSection` of smart_app/visit/page.py).
+    """
+
+    readers: VisitReaders
+    drafts: DraftStore
+    outbox: OutboxService
+    template: str = "closing/closing.html"
+
+    def finish(self, opened: OpenLaunch, body: Any) -> WritebackStatus:
+        """Check and submit the plan; the draft keeps the form whatever happens."""
+        reader = self.readers.for_launch(opened)
+        key = reader.draft_key()
+        if isinstance(body, dict):
+            self.drafts.change(key, lambda draft: replace(draft, plan_form=body))
+        request = parse_plan(body)
+        visit = reader.load()
+        check_closed(visit.agenda)
+        plan = agreed_plan(request, key=key, agenda=visit.agenda, visit_start=visit.visit_start)
+        status = self.outbox.submit(opened, plan)
+        audit.record(
+            user=key.user_ref,
+            patient=key.patient,
+            action="submit-plan",
+            resource_ids=[plan.plan_id],
+        )
+        return status
+
+    def writeback(self, opened: OpenLaunch) -> WritebackStatus | None:
+        """The write-back status of this launch's plan, or None."""
+        return self._status(self.readers.for_launch(opened))
+
+    def save_reflection(self, opened: OpenLaunch, body: Any) -> dict[str, str]:
+        """Keep the clinician's private reflection in their draft; never written to the chart."""
+        if not isinstance(body, dict):
+            raise InvalidRequest('Send an object: {"flexible": "...", "questions": "...", ...}.')
+        reflection: dict[str, str] = {}
+        for name in (*REFLECTION_QUESTIONS, "notes"):
+            value = body.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str) or len(value) > MAX_REFLECTION:
+                raise InvalidRequest(
+                    f'"{name}" must be text of at most {MAX_REFLECTION} characters.'
+                )
+            reflection[name] = value
+        key = self.readers.for_launch(opened).draft_key()
+        self.drafts.change(key, lambda draft: replace(draft, reflection=reflection))
+        return reflection
+
+    def page_context(self, reader: VisitReader, visit: Visit) -> Mapping[str, Any]:
+        """What the closing section of the visit page shows."""
+        writeback = self._status(reader)
+        return {
+            "writeback": writeback.to_json() if writeback else None,
+            "something_else": SOMETHING_ELSE,
+            "partnering_styles": PARTNERING_STYLES,
+            "learning_preferences": LEARNING_PREFERENCES_DISPLAY,
+            "reflection_questions": REFLECTION_QUESTIONS,
+        }
+
+    def _status(self, reader: VisitReader) -> WritebackStatus | None:
+        return self.outbox.status(plan_id_for(reader.draft_key()))

@@ -1,0 +1,269 @@
+"""The write-back outbox: an agreed plan is committed here before the first attempt, then
+written to the chart exactly once by a worker that retries until the server says yes or no.
+
+Temporary failures (5xx, 429, timeouts, lost connections) retry with exponential backoff
+and full jitter (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/);
+a 4xx stops with the server's OperationOutcome message so the clinician can edit and
+resend. A lease on each row (smart_app/closing/outbox_rows.py) keeps two workers (threads,
+processes, hosts) off one plan. Logs carry ids, counts and statuses only: never what was
+typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from fhir_mappings.plan_model import AgreedPlan
+from fhir_mappings.writeback import MappingError, plan_writes
+from launch.capabilities import ServerCapabilities
+from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError, FhirUnauthorized
+from launch.gateway import FhirGateway
+from smart_app.closing.outbox_rows import (
+    FAILED,
+    PENDING,
+    RELAUNCH,
+    WRITTEN,
+    LeaseLost,
+    OutboxRows,
+    dump_strategy,
+    load_strategy,
+    now_utc,
+)
+from smart_app.closing.write_strategy import WriteStrategy, decide_strategy
+from smart_app.closing.writeback_status import Backoff, WritebackStatus
+from smart_app.closing.writer import error_message, initial_writes, plan_from_json, plan_to_json
+from smart_app.closing.writer import write_plan as write_plan_to_chart
+from smart_app.core import audit
+from smart_app.core.db import db
+from smart_app.core.models import OutboxEntry
+from smart_app.core.vault import Vault
+from smart_app.session.launches import LaunchService, OpenLaunch
+
+log = logging.getLogger(__name__)
+
+
+class NotResendable(Exception):
+    """Only a plan whose write-back failed can be edited and resent."""
+
+
+class OutboxService:
+    """Submits plans to the outbox, reports their status, and processes due rows."""
+
+    def __init__(
+        self,
+        launches: LaunchService,
+        vault: Vault,
+        *,
+        canonical_base: str,
+        backoff: Backoff,
+        timeout_s: float,
+        capabilities: ServerCapabilities | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._launches = launches
+        self._vault = vault
+        self._base = canonical_base
+        self._timeout_s = timeout_s
+        self._capabilities = capabilities or ServerCapabilities()
+        self._rows = OutboxRows(
+            vault,
+            backoff=backoff,
+            timeout_s=timeout_s,
+            rng=rng or random.Random(),  # noqa: S311 (jitter, not security)
+        )
+        self.owner = self._rows.owner
+        self.wake = threading.Event()
+
+    def submit(
+        self, opened: OpenLaunch, plan: AgreedPlan, *, strategy: WriteStrategy | None = None
+    ) -> WritebackStatus:
+        """Commit the plan's write-back (once per plan_id) and wake the worker; its status.
+
+        WritebackImpossible when this server lets Flip write neither the plan nor a note.
+        """
+        existing = self.status(plan.plan_id)
+        if existing is not None:
+            return existing  # a double click or a second tab: no new work
+        gateway = self._gateway(opened.context.iss, opened.tokens)
+        if strategy is None:
+            strategy = self._decide(gateway, plan, opened.context.granted_scopes)
+        writes = self._initial_writes(plan, strategy)
+        now = now_utc()
+        self._rows.insert(
+            OutboxEntry(
+                plan_id=plan.plan_id,
+                launch_hash=opened.tokens.id_hash,
+                iss=opened.context.iss,
+                patient=plan.patient_id,
+                encounter=plan.encounter_id,
+                granted_scopes=" ".join(sorted(opened.context.granted_scopes)),
+                strategy=dump_strategy(strategy),
+                sealed_plan=self._vault.seal(plan_to_json(plan)),
+                sealed_writes=self._vault.seal(writes),
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        log.info("outbox: plan queued with %d resources", len(writes))
+        self.wake.set()
+        found = self.status(plan.plan_id)
+        assert found is not None
+        return found
+
+    def status(self, plan_id: str) -> WritebackStatus | None:
+        """The write-back status of a plan; None when it was never submitted."""
+        return self._rows.status(plan_id)
+
+    def resubmit(
+        self, plan_id: str, plan: AgreedPlan, *, opened: OpenLaunch | None = None
+    ) -> WritebackStatus:
+        """After a failure: the edited plan replaces the stored one and is sent again.
+
+        `opened` (a new launch) replaces the launch whose tokens write it. What was already
+        written stays as written: conditional creates find it, so nothing is duplicated.
+        """
+        if plan.plan_id != plan_id:
+            raise NotResendable("The edited plan must keep its plan id.")
+        with db.session() as session:
+            row = session.scalar(
+                select(OutboxEntry).where(OutboxEntry.plan_id == plan_id).with_for_update()
+            )
+            if row is None or row.state != FAILED:
+                raise NotResendable("Only a plan whose write-back failed can be resent.")
+            if opened is not None:
+                row.launch_hash = opened.tokens.id_hash
+                row.granted_scopes = " ".join(sorted(opened.context.granted_scopes))
+                row.strategy = None  # the new launch's scopes may differ: decide again
+            old = self._vault.open(row.sealed_writes)
+            writes = self._initial_writes(plan, load_strategy(row.strategy))
+            for key, entry in old.items():
+                if entry.get("status") == WRITTEN and key in writes:
+                    writes[key] = entry
+            row.sealed_plan = self._vault.seal(plan_to_json(plan))
+            row.sealed_writes = self._vault.seal(writes)
+            row.state, row.last_error = PENDING, None
+            row.next_attempt_at = row.updated_at = now_utc()
+        log.info("outbox: plan resent")
+        self.wake.set()
+        found = self.status(plan_id)
+        assert found is not None
+        return found
+
+    def process_due(self, *, limit: int = 20) -> int:
+        """Attempt every due, unleased row (up to `limit`); how many were attempted."""
+        return sum(1 for plan_id in self._rows.due(limit) if self.process(plan_id) is not None)
+
+    def process(self, plan_id: str) -> WritebackStatus | None:
+        """Claim one pending row and make one attempt; None when it is not ours to take."""
+        if not self._rows.claim(plan_id):
+            return None
+        try:
+            self._attempt(plan_id)
+        except LeaseLost:
+            log.warning("outbox: lease lost mid-attempt; another worker carries on")
+        return self.status(plan_id)
+
+    def _attempt(self, plan_id: str) -> None:
+        with db.session() as session:
+            row = session.scalar(select(OutboxEntry).where(OutboxEntry.plan_id == plan_id))
+            assert row is not None
+            plan = plan_from_json(self._vault.open(row.sealed_plan))
+            writes: dict[str, dict[str, Any]] = self._vault.open(row.sealed_writes)
+            strategy, iss, launch_hash = load_strategy(row.strategy), row.iss, row.launch_hash
+            scopes = frozenset(row.granted_scopes.split())
+        gateway = self._gateway(iss, self._launches.tokens_by_hash(launch_hash, iss))
+
+        def record(key: str, **fields: Any) -> None:
+            writes.setdefault(key, {}).update(fields)
+            self._rows.save(plan_id, writes=writes)
+
+        outcome = FAILED
+        try:
+            if strategy is None:
+                strategy = self._decide(gateway, plan, scopes, temporary_ok=False)
+                assert strategy is not None
+                writes = self._initial_writes(plan, strategy)
+                self._rows.save(plan_id, writes=writes, strategy=strategy)
+            options = strategy.options(self._base)
+            write_plan_to_chart(gateway, plan, strategy, options, writes, record)
+        except FhirUnauthorized:
+            self._rows.fail(plan_id, writes, RELAUNCH, transaction=True, error="HTTP 401")
+        except FhirFatalError as error:
+            transaction = strategy is None or strategy.transaction
+            message = error_message(error)
+            self._rows.fail(plan_id, writes, message, transaction=transaction, error=_kind(error))
+        except MappingError as error:
+            self._rows.fail(plan_id, writes, str(error), transaction=True, error="mapping")
+        except FhirError as error:  # temporary: 5xx, 429, timeouts, lost connections
+            self._rows.retry(plan_id, _kind(error), timed_out=_timed_out(error))
+            return
+        except (LeaseLost, AssertionError):
+            raise
+        except Exception as error:  # never drop the plan on a bug; log no PHI (no traceback)
+            log.error("outbox: unexpected %s; will retry", type(error).__name__)
+            self._rows.retry(plan_id, type(error).__name__, timed_out=False)
+            return
+        else:
+            self._rows.finish(plan_id, writes)
+            outcome = WRITTEN
+        # The audit trail names what was written to the chart, by id; never its words.
+        audit.record(
+            user=plan.practitioner_ref,
+            patient=plan.patient_id,
+            action="write-plan",
+            resource_ids=[str(w["id"]) for w in writes.values() if w.get("status") == WRITTEN],
+            outcome=outcome,
+        )
+
+    def _decide(
+        self,
+        gateway: FhirGateway,
+        plan: AgreedPlan,
+        scopes: frozenset[str],
+        *,
+        temporary_ok: bool = True,
+    ) -> WriteStrategy | None:
+        registration = self._launches.client.registrations.find(gateway.base)
+        try:
+            statement = self._capabilities.statement(gateway)
+        except FhirTemporaryError:
+            if not temporary_ok:
+                raise
+            return None  # decided on the first attempt instead; the plan is kept meanwhile
+        return decide_strategy(
+            statement,
+            scopes,
+            registration,
+            has_goals=bool(plan.goals),
+            has_partnering_note=plan.partnering_note is not None,
+        )
+
+    def _gateway(self, iss: str, tokens: Any) -> FhirGateway:
+        return FhirGateway(iss, tokens, http=self._launches.client.http, timeout_s=self._timeout_s)
+
+    def _initial_writes(
+        self, plan: AgreedPlan, strategy: WriteStrategy | None
+    ) -> dict[str, dict[str, Any]]:
+        # Undecided (the server's capabilities were out of reach): the first attempt decides.
+        if strategy is None:
+            return {}
+        return initial_writes(plan_writes(plan, strategy.options(self._base)), strategy)
+
+
+def _kind(error: FhirError) -> str:
+    if _timed_out(error):
+        return "timeout"
+    return f"HTTP {error.status}" if error.status else "connection"
+
+
+def _timed_out(error: FhirError) -> bool:
+    return isinstance(error.__cause__, requests.Timeout)

@@ -1,0 +1,46 @@
+"""Closing the visit's API: finish the plan, its write-back status, the private reflection.
+
+Bound to one launch by its URL, as the visit's API is (docs/openapi.yaml).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from smart_app.closing.finishing import Closing
+from smart_app.core.registry import service
+from smart_app.session.binding import LAUNCH_PREFIX, bind_to_launch
+from smart_app.session.roles import require_clinician
+
+bp = Blueprint(
+    "closing",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/closing",
+)
+bind_to_launch(bp, check_user=require_clinician)
+
+
+@bp.post(f"{LAUNCH_PREFIX}/api/visit/plan")
+def api_finish_plan() -> tuple[Response, int]:
+    """Finish the visit: 409 listing open patient/family items, else 202 and write-back."""
+    status = service(Closing).finish(g.launch, request.get_json(silent=True))
+    return jsonify(status.to_json()), 202
+
+
+@bp.get(f"{LAUNCH_PREFIX}/api/visit/writeback")
+def api_writeback() -> tuple[Response, int]:
+    """What of the plan is saved to the chart (with ids), pending, or failed (and why)."""
+    status = service(Closing).writeback(g.launch)
+    if status is None:
+        body = {"error": "no_plan", "message": "No plan was finished for this visit yet."}
+        return jsonify(body), 404
+    return jsonify(status.to_json()), 200
+
+
+@bp.put(f"{LAUNCH_PREFIX}/api/visit/reflection")
+def api_reflection() -> tuple[Response, int]:
+    """The clinician's private reflection: kept for them, never written to the chart."""
+    kept = service(Closing).save_reflection(g.launch, request.get_json(silent=True))
+    return jsonify({"reflection": kept, "private": True}), 200

@@ -1,0 +1,50 @@
+"""The outbox worker: in-process (a thread started by create_app) or `flip outbox run`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask
+
+from smart_app.closing.outbox import OutboxService
+
+log = logging.getLogger(__name__)
+
+
+class OutboxWorker:
+    """A background thread that processes due rows every `poll_s`, or when woken."""
+
+    def __init__(self, app: Flask, service: OutboxService, *, poll_s: float) -> None:
+        self._app = app
+        self._service = service
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="flip-outbox", daemon=True)
+
+    def start(self) -> None:
+        """Start polling in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current pass."""
+        self._stop.set()
+        self._service.wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def run(self, *, once: bool = False, until: Callable[[], bool] | None = None) -> None:
+        """Process due rows until stopped (or one pass with `once`)."""
+        while not self._stop.is_set() and not (until and until()):
+            self._service.wake.clear()
+            try:
+                with self._app.app_context():
+                    count = self._service.process_due()
+                if count:
+                    log.info("outbox: %d plan(s) attempted", count)
+            except Exception as error:  # the worker must outlive a bad pass
+                log.error("outbox: pass failed (%s)", type(error).__name__)
+            if once:
+                return
+            self._service.wake.wait(self._poll_s)

@@ -1,0 +1,81 @@
+"""The database extension: one engine and session factory per app, attached with init_app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every Flip table; constraint names are stable for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Database:
+    """Created unbound, attached to an app with `init_app`."""
+
+    def init_app(self, app: Flask, url: str) -> None:
+        """Create the engine for `url` and remember it on the app."""
+        _ensure_sqlite_folder(url)
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        app.extensions["flip_db"] = (engine, sessionmaker(engine, expire_on_commit=False))
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        engine: Engine = current_app.extensions["flip_db"][0]
+        return engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        factory: sessionmaker[Session] = current_app.extensions["flip_db"][1]
+        with factory() as session, session.begin():
+            yield session
+
+    def answers(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            with self.session() as session:
+                session.execute(text("select 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # SQLite is the single-machine default: WAL lets pages read while the outbox worker
+    # writes, and synchronous=NORMAL skips an fsync per commit (WAL keeps it consistent).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.endswith(":memory:"):
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+db = Database()

@@ -1,0 +1,273 @@
+"""Launch sessions: start a SMART launch, complete it, and open it on each request.
+
+Flip runs cross-site inside the EHR's frame, where browsers may block third-party
+cookies. So a launch lives in the URL (`/l/<launch id>/...`, an unguessable id), API
+calls carry a per-page secret, and a partitioned cookie is an extra binding where the
+browser sends it. Tokens stay in the database, sealed; the browser never sees them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+
+from launch import metrics
+from launch.context import LaunchContext, TokenSet
+from launch.errors import LaunchError, StateMismatch, TokenExchangeFailed
+from launch.fhir_errors import FhirUnauthorized
+from launch.flow import PENDING_LIFETIME_S, PendingAuthorization, SmartClient
+from launch.gateway import FhirGateway
+from smart_app.core.db import db
+from smart_app.core.models import LaunchSession, PendingLaunch
+from smart_app.core.vault import Vault, digest
+
+# A launch outlives a long clinic session, not a day: the clinician relaunches from the chart.
+LAUNCH_LIFETIME = timedelta(hours=12)
+# Refresh this long before the access token expires, so a request never carries a dead one.
+REFRESH_MARGIN_S = 60
+
+
+class LaunchNotFound(LaunchError):
+    """The launch id is unknown, expired, or opened from another browser."""
+
+    advice = "This Flip session has ended. Open Flip again from the patient's chart."
+
+
+@dataclass(frozen=True, slots=True)
+class StartedLaunch:
+    """Where to send the browser, and the secret it keeps in sessionStorage."""
+
+    authorize_url: str
+    state: str
+    binding: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLaunch:
+    """A launch opened for one request."""
+
+    launch_id: str
+    context: LaunchContext
+    tokens: StoredTokens
+
+
+class LaunchService:
+    """Starts, completes and opens launches; owns their rows and sealed tokens."""
+
+    def __init__(self, client: SmartClient, vault: Vault) -> None:
+        self.client = client
+        self.vault = vault
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def start(self, iss: str | None, launch: str | None, *, browser_id: str) -> StartedLaunch:
+        """Build the authorize redirect and remember it until the callback."""
+        request = self.client.begin(iss, launch=launch)
+        binding = secrets.token_urlsafe(32)
+        with db.session() as session:
+            session.add(
+                PendingLaunch(
+                    state_hash=digest(request.pending.state),
+                    sealed=self.vault.seal(asdict(request.pending)),
+                    browser_hash=digest(browser_id),
+                    binding_hash=digest(binding),
+                    created_at=_now(),
+                )
+            )
+        return StartedLaunch(request.url, request.pending.state, binding)
+
+    def gateway(self, opened: OpenLaunch) -> FhirGateway:
+        """The FHIR gateway of one launch (its base is the launch's iss)."""
+        return FhirGateway(opened.context.iss, opened.tokens, http=self.client.http)
+
+    def needs_tab_binding(self, params: dict[str, str], browser_id: str | None) -> bool:
+        """Whether a callback must first ask the tab for its binding: no cookie matched."""
+        return "error" not in params and not self.browser_matches(
+            params.get("state", ""), browser_id
+        )
+
+    def browser_matches(self, state: str, browser_id: str | None) -> bool:
+        """True when the callback comes with the cookie of the browser that started it."""
+        with db.session() as session:
+            pending = session.get(PendingLaunch, digest(state))
+            return (
+                pending is not None
+                and browser_id is not None
+                and pending.browser_hash == digest(browser_id)
+            )
+
+    def finish(
+        self,
+        params: dict[str, str],
+        *,
+        browser_id: str | None,
+        binding: str | None,
+    ) -> str:
+        """Complete the callback (single use, bound to its browser); return the launch id."""
+        if "error" in params:
+            # The EHR refused (consent denied, bad request): say so, whatever the binding.
+            self._discard_pending(params.get("state", ""))
+            metrics.count_launch(params["error"])
+            self.client.complete(None, params)
+        pending = self._take_pending(
+            params.get("state", ""), browser_id=browser_id, binding=binding
+        )
+        try:
+            completed = self.client.complete(pending, params)
+        except LaunchError as exc:
+            metrics.count_launch(type(exc).__name__)
+            raise
+        if not completed.context.patient:
+            metrics.count_launch("no_patient")
+            raise TokenExchangeFailed("invalid_request", "the EHR gave no patient context")
+        launch_id = secrets.token_urlsafe(32)
+        with db.session() as session:
+            session.add(
+                LaunchSession(
+                    id_hash=digest(launch_id),
+                    iss=completed.context.iss,
+                    patient=completed.context.patient,
+                    sealed_context=self.vault.seal(_context_json(completed.context)),
+                    sealed_tokens=self.vault.seal(asdict(completed.tokens)),
+                    browser_hash=digest(browser_id) if browser_id else None,
+                    created_at=_now(),
+                    expires_at=_now() + LAUNCH_LIFETIME,
+                )
+            )
+        metrics.count_launch("completed")
+        return launch_id
+
+    def open(self, launch_id: str, *, browser_id: str | None) -> OpenLaunch:
+        """The launch behind `launch_id`, or LaunchNotFound."""
+        with db.session() as session:
+            row = session.get(LaunchSession, digest(launch_id))
+            if row is None or _aware(row.expires_at) <= _now():
+                raise LaunchNotFound("unknown or expired launch")
+            # Where the browser sent a cookie at launch, a different cookie means another
+            # browser holds this URL; no cookie at all is a frame with cookies blocked.
+            if row.browser_hash and browser_id and row.browser_hash != digest(browser_id):
+                raise LaunchNotFound("launch opened from another browser")
+            context = _context_from_json(self.vault.open(row.sealed_context))
+        return OpenLaunch(launch_id, context, StoredTokens(self, launch_id, context.iss))
+
+    def _discard_pending(self, state: str) -> None:
+        with db.session() as session:
+            session.execute(delete(PendingLaunch).where(PendingLaunch.state_hash == digest(state)))
+
+    def _take_pending(
+        self, state: str, *, browser_id: str | None, binding: str | None
+    ) -> PendingAuthorization | None:
+        with db.session() as session:
+            session.execute(
+                delete(PendingLaunch).where(
+                    PendingLaunch.created_at < _now() - timedelta(seconds=PENDING_LIFETIME_S * 6)
+                )
+            )
+            row = session.get(PendingLaunch, digest(state)) if state else None
+            if row is None:
+                metrics.count_launch("state_unknown")
+                raise StateMismatch("unknown or already used state")
+            bound = (browser_id is not None and row.browser_hash == digest(browser_id)) or (
+                binding is not None and row.binding_hash == digest(binding)
+            )
+            if not bound:
+                metrics.count_launch("state_other_browser")
+                raise StateMismatch("state presented by another browser")
+            session.delete(row)  # single use
+            return PendingAuthorization(**self.vault.open(row.sealed))
+
+    def lock_for(self, launch_id: str) -> threading.Lock:
+        """The lock that serialises token refreshes of one launch in this process."""
+        return self._lock_for_hash(digest(launch_id))
+
+    def tokens_by_hash(self, id_hash: str, iss: str) -> StoredTokens:
+        """The tokens of the launch stored under `id_hash` (for the write-back worker)."""
+        return StoredTokens(self, None, iss, id_hash=id_hash)
+
+    def _lock_for_hash(self, id_hash: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(id_hash, threading.Lock())
+
+
+class StoredTokens:
+    """A launch's tokens in the database: refreshed before expiry, and once after a 401."""
+
+    def __init__(
+        self, service: LaunchService, launch_id: str | None, iss: str, *, id_hash: str = ""
+    ) -> None:
+        self._service = service
+        # Only the hash is needed: the worker holds no launch id, just the row's key.
+        self._id_hash = digest(launch_id) if launch_id is not None else id_hash
+        self._iss = iss
+
+    @property
+    def id_hash(self) -> str:
+        """The key of the launch's row (a hash of its id)."""
+        return self._id_hash
+
+    def access_token(self) -> str:
+        """A token valid for at least REFRESH_MARGIN_S more seconds."""
+        tokens = self._load()
+        if not tokens.due_for_refresh(REFRESH_MARGIN_S) or tokens.refresh_token is None:
+            return tokens.access_token
+        # Requests racing here refresh once: only while the stored token is still this one.
+        return self._refresh(lambda current: current.access_token == tokens.access_token)
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        """A new token after `rejected` got a 401; others racing get the same new one."""
+        return self._refresh(lambda current: current.access_token == rejected)
+
+    def _load(self) -> TokenSet:
+        with db.session() as session:
+            row = session.get(LaunchSession, self._id_hash)
+            if row is None:
+                raise FhirUnauthorized("The launch has ended.", status=401)
+            return TokenSet(**self._service.vault.open(row.sealed_tokens))
+
+    def _refresh(self, still_needed: Any) -> str:
+        with self._service._lock_for_hash(self._id_hash), db.session() as session:
+            row = session.get(LaunchSession, self._id_hash, with_for_update=True)
+            if row is None:
+                raise FhirUnauthorized("The launch has ended.", status=401)
+            current = TokenSet(**self._service.vault.open(row.sealed_tokens))
+            if not still_needed(current):
+                return current.access_token  # someone else refreshed meanwhile
+            try:
+                fresh = self._service.client.refresh(self._iss, current)
+            except TokenExchangeFailed as exc:
+                raise FhirUnauthorized(
+                    "The EHR ended this session and refused to renew it.", status=401
+                ) from exc
+            row.sealed_tokens = self._service.vault.seal(asdict(fresh))
+            return fresh.access_token
+
+
+def _context_json(context: LaunchContext) -> dict[str, Any]:
+    value = asdict(context)
+    value["fhir_context"] = [dict(c) for c in context.fhir_context]
+    value["granted_scopes"] = sorted(context.granted_scopes)
+    return value
+
+
+def _context_from_json(value: dict[str, Any]) -> LaunchContext:
+    return LaunchContext(
+        **{
+            **value,
+            "fhir_context": tuple(value["fhir_context"]),
+            "granted_scopes": frozenset(value["granted_scopes"]),
+        }
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone-aware columns; they are UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

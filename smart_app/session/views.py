@@ -1,0 +1,68 @@
+"""`/launch` and `/callback`: the SMART App Launch redirects, inside the EHR's frame."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from smart_app.core.registry import service
+from smart_app.session.binding import BROWSER_COOKIE
+from smart_app.session.launches import LaunchService
+
+bp = Blueprint(
+    "session",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/session",
+)
+
+
+@bp.get("/launch")
+def start() -> Response:
+    """Start an EHR launch (`iss` + `launch`) or a standalone launch (`iss` only)."""
+    browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
+    started = service(LaunchService).start(
+        request.args.get("iss"), request.args.get("launch"), browser_id=browser_id
+    )
+    # A page, not a 302: it first keeps the binding in this tab's sessionStorage, for
+    # browsers that drop even partitioned cookies in a cross-site frame (see launch.js).
+    response = Response(
+        render_template(
+            "session/launch_redirect.html",
+            authorize_url=started.authorize_url,
+            state=started.state,
+            binding=started.binding,
+        )
+    )
+    _remember_browser(response, browser_id)
+    return response
+
+
+@bp.route("/callback", methods=["GET", "POST"])
+def callback() -> Response:
+    """Finish the launch: the cookie or the tab's sessionStorage proves the browser."""
+    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    browser_id = request.cookies.get(BROWSER_COOKIE)
+    launches = service(LaunchService)
+    if request.method == "GET" and launches.needs_tab_binding(params, browser_id):
+        # No matching cookie (dropped in the frame): ask the tab for its stored binding.
+        return Response(render_template("session/launch_callback.html", params=params))
+    binding = params.pop("binding", None)
+    launch_id = launches.finish(params, browser_id=browser_id, binding=binding)
+    return redirect(url_for("visit.page", launch_id=launch_id), code=303)  # type: ignore[return-value]
+
+
+def _remember_browser(response: Response, browser_id: str) -> None:
+    # Partitioned (CHIPS) so it still works in the EHR's cross-site frame; SameSite=None
+    # because the callback arrives from the EHR's site; HttpOnly: scripts never read it.
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser_id,
+        max_age=12 * 3600,
+        secure=True,
+        httponly=True,
+        samesite="None",
+        partitioned=True,
+    )

@@ -1,0 +1,157 @@
+"""Drafts: the agenda changes of one encounter by one user, saved on every change.
+
+Each change is a read-modify-write under a row lock, so two tabs editing the same visit
+never lose each other's added items. Drafts hold what clinicians typed: sealed at rest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from smart_app.core.db import db
+from smart_app.core.models import VisitDraft
+from smart_app.core.vault import Vault
+from smart_app.visit.agenda import AddedItem, Draft, Source, Status
+
+
+@dataclass(frozen=True, slots=True)
+class DraftKey:
+    """Whose draft of which visit: the same encounter and user restore it."""
+
+    iss: str
+    patient: str
+    encounter: str
+    user_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedDraft:
+    """A draft and when it was last saved."""
+
+    draft: Draft
+    version: int
+    updated_at: datetime | None
+
+
+class DraftStore:
+    """Loads and changes drafts in the database."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+
+    def load(self, key: DraftKey) -> SavedDraft:
+        """The saved draft, or an empty one."""
+        with db.session() as session:
+            row = session.scalars(_query(key)).first()
+            if row is None:
+                return SavedDraft(Draft(), 0, None)
+            return SavedDraft(
+                _from_json(self._vault.open(row.sealed_state)), row.version, row.updated_at
+            )
+
+    def change(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
+        """Apply `edit` to the current draft atomically and save the result."""
+        for _attempt in range(3):
+            try:
+                return self._change_once(key, edit)
+            except IntegrityError:
+                continue  # another tab created the row first: edit that one
+        return self._change_once(key, edit)
+
+    def _change_once(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
+        with db.session() as session:
+            row = session.scalars(_query(key).with_for_update()).first()
+            now = datetime.now(UTC)
+            current = _from_json(self._vault.open(row.sealed_state)) if row else Draft()
+            changed = edit(current)
+            sealed = self._vault.seal(_to_json(changed))
+            if row is None:
+                row = VisitDraft(
+                    iss=key.iss,
+                    patient=key.patient,
+                    encounter=key.encounter,
+                    user_ref=key.user_ref,
+                    sealed_state=sealed,
+                    version=1,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+            else:
+                row.sealed_state = sealed
+                row.version += 1
+                row.updated_at = now
+            return SavedDraft(changed, row.version, now)
+
+
+def new_item_id() -> str:
+    """An id for an item added during the visit."""
+    return f"add-{secrets.token_hex(6)}"
+
+
+def with_added(draft: Draft, text: str, source: Source) -> tuple[Draft, AddedItem]:
+    """The draft with one more item, and that item."""
+    item = AddedItem(id=new_item_id(), text=text, source=source, added_at=datetime.now(UTC))
+    return replace(draft, added=(*draft.added, item)), item
+
+
+def with_order_and_statuses(
+    draft: Draft, order: list[str] | None, statuses: dict[str, tuple[Status, str | None]]
+) -> Draft:
+    """The draft with a new order (when given) and these statuses set."""
+    return replace(
+        draft,
+        order=tuple(order) if order is not None else draft.order,
+        statuses={**draft.statuses, **statuses},
+    )
+
+
+def _query(key: DraftKey) -> Any:
+    return select(VisitDraft).where(
+        VisitDraft.iss == key.iss,
+        VisitDraft.patient == key.patient,
+        VisitDraft.encounter == key.encounter,
+        VisitDraft.user_ref == key.user_ref,
+    )
+
+
+def _to_json(draft: Draft) -> dict[str, Any]:
+    return {
+        "order": list(draft.order),
+        "statuses": {k: list(v) for k, v in draft.statuses.items()},
+        "added": [
+            {"id": a.id, "text": a.text, "source": a.source, "added_at": a.added_at.isoformat()}
+            for a in draft.added
+        ],
+        "merges": dict(draft.merges),
+        "splits": sorted(draft.splits),
+        "plan_form": draft.plan_form,
+        "reflection": draft.reflection,
+    }
+
+
+def _from_json(value: dict[str, Any]) -> Draft:
+    return Draft(
+        order=tuple(value.get("order", ())),
+        statuses={k: (v[0], v[1]) for k, v in value.get("statuses", {}).items()},
+        added=tuple(
+            AddedItem(
+                id=a["id"],
+                text=a["text"],
+                source=a["source"],
+                added_at=datetime.fromisoformat(a["added_at"]),
+            )
+            for a in value.get("added", ())
+        ),
+        merges=dict(value.get("merges", {})),
+        splits=frozenset(value.get("splits", ())),
+        plan_form=value.get("plan_form"),
+        reflection=value.get("reflection"),
+    )

@@ -1,0 +1,55 @@
+"""Editing the agenda: each change to a launch's draft, checked and saved in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from smart_app.session.launches import OpenLaunch
+from smart_app.visit import api
+from smart_app.visit.agenda import Draft
+from smart_app.visit.drafts import DraftStore, SavedDraft, with_added, with_order_and_statuses
+from smart_app.visit.reader import VisitReaders
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaEditor:
+    """Saves the clinician's agenda changes of one launch (order, statuses, items, merges)."""
+
+    readers: VisitReaders
+    drafts: DraftStore
+
+    def save_order_and_statuses(self, opened: OpenLaunch, body: Any) -> SavedDraft:
+        """Save the agenda's order and statuses."""
+        # Ids are checked for shape only: saving must not cost a round trip to the EHR, and
+        # an id the agenda no longer has is simply ignored when the agenda is built.
+        order, statuses = api.parse_agenda_update(body)
+        return self._change(opened, lambda draft: with_order_and_statuses(draft, order, statuses))
+
+    def add_item(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
+        """Add an item (the clinician may add at any time); the item and the saved draft."""
+        text, source = api.parse_new_item(body)
+        added = []
+
+        def add(draft: Draft) -> Draft:
+            changed, item = with_added(draft, text, source)
+            added.append(item)
+            return changed
+
+        saved = self._change(opened, add)
+        return {"item": api.added_json(added[0]), "draft": api.draft_json(saved)}
+
+    def merge(self, opened: OpenLaunch, body: Any) -> SavedDraft:
+        """Show a clinician item once, at a patient or family item's place."""
+        reader = self.readers.for_launch(opened)
+        item, into = api.parse_merge(body, reader.load().agenda)
+        return self._change(opened, lambda draft: api.merged(draft, item, into))
+
+    def split(self, opened: OpenLaunch, body: Any) -> SavedDraft:
+        """Show a merged clinician item on its own line again."""
+        reader = self.readers.for_launch(opened)
+        item = api.parse_split(body, reader.load().agenda)
+        return self._change(opened, lambda draft: api.split(draft, item))
+
+    def _change(self, opened: OpenLaunch, edit: Any) -> SavedDraft:
+        return self.drafts.change(self.readers.for_launch(opened).draft_key(), edit)

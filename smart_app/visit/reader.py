@@ -1,0 +1,310 @@
+"""The visit: everything the page shows, read from the chart in one round trip.
+
+The searches go out as one `batch` Bundle where the server's CapabilityStatement lists
+batch, else in parallel (never one after another); fhir_mappings turns the results into
+the visit model, and the flip orders it with the clinician's draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fhir_mappings import codes
+from fhir_mappings.fields import Skips
+from fhir_mappings.patient import (
+    EncounterSummary,
+    PatientSummary,
+    encounter_to_summary,
+    patient_to_summary,
+)
+from fhir_mappings.preference import preference_history
+from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
+from fhir_mappings.visit_reading import read_visit
+from launch.capabilities import ServerCapabilities
+from launch.context import LaunchContext
+from launch.fhir_errors import FhirFatalError
+from launch.gateway import FhirGateway, SearchRequest
+from launch.registrations import Registration
+from smart_app.core import audit
+from smart_app.session.launches import LaunchService, OpenLaunch
+from smart_app.visit.agenda import AgendaItem, build_agenda
+from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
+
+# The care team's partnering-notes view looks back this far for pre-visit answers.
+HISTORY_WINDOW = timedelta(days=365)
+SEARCH_COUNT = "50"
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What the visit page shows."""
+
+    patient: PatientSummary
+    encounter: EncounterSummary | None
+    need_patient_banner: bool
+    smart_style_url: str | None
+    answers: tuple[PreVisitAnswers, ...]
+    preference: PartneringPreference | None
+    agenda: list[AgendaItem]
+    draft: SavedDraft
+    visit_start: datetime
+
+    @property
+    def headline(self) -> AgendaItem | None:
+        """The number-one concern to show first: the patient's own, else the family's."""
+        own = [i for i in self.agenda if i.number_one]
+        said = own or [i for i in self.agenda if i.origin == "previsit"]
+        return said[0] if said else None
+
+    @property
+    def no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
+        """Respondents who said they have no current concern (a valid answer)."""
+        return tuple(a for a in self.answers if a.no_current_concern)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReader:
+    """Reads and assembles a visit for one launch."""
+
+    gateway: FhirGateway
+    context: LaunchContext
+    registration: Registration
+    capabilities: ServerCapabilities
+    drafts: DraftStore
+    canonical_base: str
+    window: timedelta
+
+    def draft_key(self) -> DraftKey:
+        """The key of this launch's draft: same encounter, same user."""
+        assert self.context.patient is not None
+        return DraftKey(
+            iss=self.context.iss,
+            patient=self.context.patient,
+            encounter=self.context.encounter or "",
+            user_ref=self.context.fhir_user_reference or "unknown-user",
+        )
+
+    def load(self) -> Visit:
+        """Read the chart (one batch where allowed) and build the flipped agenda."""
+        results = self.gateway.batch_search(
+            self._searches(), use_batch=self.capabilities.supports_batch(self.gateway)
+        )
+        found = dict(zip(_NAMES, results, strict=True))
+        patient = _first(found["patient"], patient_to_summary)
+        if patient is None:
+            raise FhirFatalError(
+                "The EHR returned no readable Patient for this launch.", status=404
+            )
+        encounter_json = found["encounter"][0] if found["encounter"] else None
+        encounter = encounter_to_summary(encounter_json) if encounter_json else None
+        visit_start = _visit_start(encounter, found["appointments"])
+        inputs: VisitInputs = read_visit(
+            patient_id=patient.id,
+            patient=found["patient"][0],
+            encounter=encounter_json,
+            appointments=found["appointments"],
+            questionnaire_responses=found["responses"],
+            related_persons=found["related_persons"],
+            observations=found["observations"],
+            document_references=found["notes"],
+            care_plans=found["care_plans"],
+            goals=found["goals"],
+            visit_start=visit_start,
+            window=self.window,
+            base=self.canonical_base,
+            linkid_map=self.registration.linkid_map,
+            questionnaire_urls=self.registration.site_questionnaires,
+        )
+        key = self.draft_key()
+        draft = self.drafts.load(key)
+        audit.record(
+            user=key.user_ref,
+            patient=key.patient,
+            action="read-visit",
+            resource_ids=[
+                f"Patient/{patient.id}",
+                *([f"Encounter/{encounter.id}"] if encounter else []),
+                *(f"QuestionnaireResponse/{a.response_id}" for a in inputs.answers),
+            ],
+        )
+        return Visit(
+            patient=patient,
+            encounter=encounter,
+            need_patient_banner=self.context.need_patient_banner,
+            smart_style_url=self.context.smart_style_url,
+            answers=inputs.answers,
+            preference=inputs.preference,
+            agenda=build_agenda(inputs, draft.draft),
+            draft=draft,
+            visit_start=visit_start,
+        )
+
+    def partnering_history(self) -> tuple[PatientSummary, list[PartneringPreference]]:
+        """The patient's partnering notes and preferences over time, newest first."""
+        patient_id = self.context.patient or ""
+        since = (datetime.now(UTC) - HISTORY_WINDOW).date().isoformat()
+        searches = [
+            SearchRequest("Patient", {"_id": patient_id}),
+            self._named_searches()["related_persons"],
+            SearchRequest(
+                "QuestionnaireResponse",
+                {"patient": patient_id, "authored": f"ge{since}", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            self._named_searches()["observations"],
+            self._named_searches()["notes"],
+        ]
+        patients, related, responses, observations, notes = self.gateway.batch_search(
+            searches, use_batch=self.capabilities.supports_batch(self.gateway)
+        )
+        patient = _first(patients, patient_to_summary)
+        if patient is None:
+            raise FhirFatalError(
+                "The EHR returned no readable Patient for this launch.", status=404
+            )
+        answers = read_visit(
+            patient_id=patient.id,
+            patient=patients[0],
+            encounter=None,
+            appointments=[],
+            questionnaire_responses=responses,
+            related_persons=related,
+            observations=[],
+            document_references=[],
+            care_plans=[],
+            goals=[],
+            visit_start=datetime.now(UTC),
+            window=HISTORY_WINDOW,
+            base=self.canonical_base,
+            linkid_map=self.registration.linkid_map,
+            questionnaire_urls=self.registration.site_questionnaires,
+        ).answers
+        history = preference_history(
+            answers=answers,
+            observations=list(observations),
+            document_references=list(notes),
+            patient_ref=f"Patient/{patient.id}",
+            zone=UTC,
+            base=self.canonical_base,
+            skips=Skips(),
+        )
+        key = self.draft_key()
+        audit.record(
+            user=key.user_ref, patient=key.patient, action="read-partnering-notes",
+            resource_ids=[f"Patient/{patient.id}"],
+        )  # fmt: skip
+        return patient, history
+
+    def _searches(self) -> list[SearchRequest]:
+        searches = self._named_searches()
+        return [searches[name] for name in _NAMES]
+
+    def _named_searches(self) -> dict[str, SearchRequest]:
+        patient = self.context.patient or ""
+        since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
+        today = datetime.now(UTC).date()
+        identifier = f"{codes.identifier_system(self.canonical_base)}|"
+        return {
+            "patient": SearchRequest("Patient", {"_id": patient}),
+            "encounter": SearchRequest(
+                "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
+            ),
+            "appointments": SearchRequest(
+                "Appointment",
+                [
+                    ("patient", patient),
+                    ("date", f"ge{(today - timedelta(days=1)).isoformat()}"),
+                    ("date", f"le{(today + timedelta(days=1)).isoformat()}"),
+                ],
+                optional=True,
+            ),
+            "responses": SearchRequest(
+                "QuestionnaireResponse",
+                {"patient": patient, "authored": f"ge{since}", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            "related_persons": SearchRequest("RelatedPerson", {"patient": patient}, optional=True),
+            "observations": SearchRequest(
+                "Observation",
+                {"patient": patient, "code": f"{codes.LOINC}|{codes.CARE_EXPERIENCE_PREFERENCE}"},
+                optional=True,
+            ),
+            "notes": SearchRequest(
+                "DocumentReference",
+                {"patient": patient, "identifier": identifier, "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+            "care_plans": SearchRequest(
+                "CarePlan",
+                {"patient": patient, "identifier": identifier, "status": "active"},
+                optional=True,
+            ),
+            "goals": SearchRequest(
+                "Goal",
+                {"patient": patient, "lifecycle-status": "active", "_count": SEARCH_COUNT},
+                optional=True,
+            ),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReaders:
+    """Makes the VisitReader of each launch."""
+
+    launches: LaunchService
+    capabilities: ServerCapabilities
+    drafts: DraftStore
+    canonical_base: str
+    window: timedelta
+
+    def for_launch(self, opened: OpenLaunch) -> VisitReader:
+        """The reader of one launch's visit."""
+        return VisitReader(
+            gateway=self.launches.gateway(opened),
+            context=opened.context,
+            registration=self.launches.client.registrations.find(opened.context.iss),
+            capabilities=self.capabilities,
+            drafts=self.drafts,
+            canonical_base=self.canonical_base,
+            window=self.window,
+        )
+
+
+_NAMES = (
+    "patient",
+    "encounter",
+    "appointments",
+    "responses",
+    "related_persons",
+    "observations",
+    "notes",
+    "care_plans",
+    "goals",
+)
+
+
+def _visit_start(
+    encounter: EncounterSummary | None, appointments: list[dict[str, Any]]
+) -> datetime:
+    # The window of pre-visit answers ends when the visit starts: the encounter's start,
+    # else today's appointment, else now.
+    candidates = [encounter.start if encounter else None]
+    candidates += [a.get("start") for a in appointments if isinstance(a.get("start"), str)]
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:
+    for resource in resources:
+        summary = mapping(resource)
+        if summary is not None:
+            return summary
+    return None
