@@ -16,6 +16,21 @@ FHIR_LATENCY = Histogram(
 )
 LAUNCHES = Counter("flip_launches_total", "SMART launches, by outcome.", ["outcome"])
 
+# The authorization server's `error` values (RFC 6749 section 4.1.2.1). Anything else a
+# callback URL carries is counted as `other_error`: a label per value sent would let
+# anyone grow /metrics without bound.
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
+
 
 def observe_fhir_request(resource_type: str, interaction: str, status: str, seconds: float) -> None:
     """Count one FHIR request and record its latency."""
@@ -24,5 +39,10 @@ def observe_fhir_request(resource_type: str, interaction: str, status: str, seco
 
 
 def count_launch(outcome: str) -> None:
-    """Count one launch by outcome (e.g. `completed`, `access_denied`, `state_mismatch`)."""
+    """Count one launch by outcome (e.g. `completed`, `state_mismatch`): Flip's own words."""
     LAUNCHES.labels(outcome).inc()
+
+
+def count_refused_launch(error: str) -> None:
+    """Count one launch the authorization server refused, by its (bounded) error code."""
+    LAUNCHES.labels(error if error in OAUTH_ERRORS else "other_error").inc()

@@ -24,10 +24,12 @@ the server's CapabilityStatement and the granted scopes decide.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from launch.errors import LaunchError, UnknownIssuer
 
@@ -76,6 +78,17 @@ class Registration:
     write_observation: WriteObservationSetting = "auto"
     # The partnering note's DocumentReference.type (system, code, display); None: default.
     note_type: tuple[str, str, str] | None = None
+    # The EHR's web origins whose pages may frame Flip (CSP frame-ancestors); empty: the
+    # origin of `iss`. An EHR whose chart is served from another origin names it here.
+    frame_origins: tuple[str, ...] = ()
+
+    @property
+    def framing_origins(self) -> tuple[str, ...]:
+        """The origins allowed to frame Flip for this EHR."""
+        if self.frame_origins:
+            return self.frame_origins
+        parts = urlsplit(self.iss)
+        return (f"{parts.scheme}://{parts.netloc}",)
 
     @property
     def token_endpoint_auth_method(self) -> str:
@@ -104,6 +117,11 @@ class Registrations:
 
     def __len__(self) -> int:
         return len(self._by_iss)
+
+    def framing_origins(self) -> tuple[str, ...]:
+        """Every origin allowed to frame Flip: each registered EHR's."""
+        found = (o for r in self._by_iss.values() for o in r.framing_origins)
+        return tuple(sorted(set(found)))
 
 
 def load_registrations(path: str | Path) -> Registrations:
@@ -163,7 +181,18 @@ def _parse_entry(file: Path, index: int, entry: Any) -> Registration:
             WriteObservationSetting, _choice(entry, "write_observation", WRITE_OBSERVATION, where)
         ),
         note_type=_note_type(entry.get("note_type"), where),
+        frame_origins=_origins(entry.get("frame_origins", ()), where),
     )
+
+
+def _origins(value: Any, where: str) -> tuple[str, ...]:
+    # Each goes into a Content-Security-Policy header: only scheme://host[:port] is allowed.
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(o, str) and re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", o)
+        for o in value
+    ):
+        raise RegistrationError(f"{where} frame_origins must be a list of https://host[:port]")
+    return tuple(value)
 
 
 def _choice(entry: Mapping[str, Any], name: str, allowed: tuple[str, ...], where: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response
@@ -38,17 +38,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)
-    app.after_request(_security_headers)
+    app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
     return app
 
 
-def _security_headers(response: Response) -> Response:
-    # Pages carry PHI and per-launch URLs: never cache them, never leak them in Referer.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'",
+def _security_headers(framing_origins: tuple[str, ...]) -> Callable[[Response], Response]:
+    # Only the registered EHRs' pages may frame Flip: a page of any other origin could
+    # otherwise frame it and trick a click into writing the chart (clickjacking).
+    ancestors = " ".join(("'self'", *framing_origins))
+    policy = (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors {ancestors}"
     )
-    return response
+
+    def add(response: Response) -> Response:
+        # Pages carry PHI and per-launch URLs: never cache them, never leak them in Referer.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+    return add

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smart_app.closing.write_strategy import WriteStrategy
 from smart_app.closing.writeback_status import Backoff, ResourceStatus, WritebackStatus
+from smart_app.closing.writer import NOT_TAKEN, SKIPPED
 from smart_app.core.db import db
 from smart_app.core.models import OutboxEntry
 from smart_app.core.vault import Vault
@@ -133,7 +134,7 @@ class OutboxRows:
         # One by one, the first pending resource is the refused one; the rest were not sent.
         first = True
         for entry in writes.values():
-            if entry.get("status") != WRITTEN:
+            if entry.get("status") not in (WRITTEN, NOT_TAKEN, SKIPPED):
                 entry["status"] = FAILED
                 entry["message"] = message if transaction or first else NOT_SENT
                 first = False
@@ -184,7 +185,7 @@ class OutboxRows:
             ),
             attempts=row.attempts,
             next_attempt_at=_aware(row.next_attempt_at) if row.state == PENDING else None,
-            message=_row_message(row.state, row.last_error),
+            message=_row_message(row.state, row.last_error, writes),
         )
 
 
@@ -203,8 +204,15 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _row_message(state: str, last_error: str | None) -> str | None:
+def _row_message(
+    state: str, last_error: str | None, writes: dict[str, dict[str, Any]]
+) -> str | None:
     if state == WRITTEN:
+        refused = sorted(
+            {str(w.get("resource_type")) for w in writes.values() if w.get("status") == NOT_TAKEN}
+        )
+        if refused:
+            return f"Saved to the chart. The EHR does not take: {', '.join(refused)}."
         return "Saved to the chart."
     if state == FAILED:
         return RELAUNCH if last_error == "HTTP 401" else "The chart refused part of the plan."

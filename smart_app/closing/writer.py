@@ -22,11 +22,18 @@ from fhir_mappings.writeback import (
     provenance_for,
     resolve_references,
 )
-from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError
+from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError, FhirUnauthorized
 from launch.gateway import FhirGateway, SearchRequest, reference_from_location, written_reference
 from smart_app.closing.write_strategy import WriteStrategy
 
 PROVENANCE_PREFIX = "provenance:"
+NOT_TAKEN = "not-taken"
+SKIPPED = "skipped"  # a Provenance of a resource the EHR did not take: nothing to attest
+# What Flip can live without: the care-experience Observation repeats the partnering
+# note's words as data, and Provenance says who wrote what. A 4xx on one of these (Epic
+# takes only vital-sign Observations and no Provenance) leaves the plan written, and the
+# status says what the EHR did not take.
+OPTIONAL_TYPES = frozenset({"Observation", "Provenance"})
 # Records one resource's progress: key, then fields of its status entry.
 Record = Callable[..., None]
 
@@ -61,11 +68,15 @@ def write_plan(
             written = _write_transaction(gateway, planned, record)
     else:
         for write in planned:
-            if write.full_url not in written:
-                resource = resolve_references(write.resource, written)
-                reference = _create(gateway, strategy, resource, write.if_none_exist)
-                record(write.key, status="written", id=reference, message=None)
-                written[write.full_url] = reference
+            if write.full_url in written or _status(writes, write.key) == NOT_TAKEN:
+                continue
+            resource = resolve_references(write.resource, written)
+            reference = _create_optional(gateway, strategy, resource, write.if_none_exist)
+            if reference is None:
+                record(write.key, status=NOT_TAKEN, id=None, message=_not_taken(resource))
+                continue
+            record(write.key, status="written", id=reference, message=None)
+            written[write.full_url] = reference
     if strategy.write_provenance:
         _write_provenances(gateway, plan, strategy, options, planned, written, writes, record)
 
@@ -101,10 +112,14 @@ def _write_provenances(
     writes: Mapping[str, Mapping[str, Any]],
     record: Record,
 ) -> None:
+    for w in planned:
+        if w.full_url not in written:  # its resource was not taken: nothing to attest
+            record(f"{PROVENANCE_PREFIX}{w.key}", status=SKIPPED, id=None, message=None)
     todo = [
         (f"{PROVENANCE_PREFIX}{w.key}", written[w.full_url])
         for w in planned
-        if writes.get(f"{PROVENANCE_PREFIX}{w.key}", {}).get("status") != "written"
+        if w.full_url in written
+        and _status(writes, f"{PROVENANCE_PREFIX}{w.key}") not in ("written", NOT_TAKEN, SKIPPED)
     ]
     if not todo:
         return
@@ -124,8 +139,33 @@ def _write_provenances(
             record(key, status="written", id=reference, message=None)
         return
     for key, resource, target in provenances:
-        reference = _create(gateway, strategy, resource, f"target={target}")
-        record(key, status="written", id=reference, message=None)
+        created = _create_optional(gateway, strategy, resource, f"target={target}")
+        if created is None:
+            record(key, status=NOT_TAKEN, id=None, message=_not_taken(resource))
+        else:
+            record(key, status="written", id=created, message=None)
+
+
+def _create_optional(
+    gateway: FhirGateway, strategy: WriteStrategy, resource: dict[str, Any], query: str | None
+) -> str | None:
+    """Create `resource`; None when the EHR refuses a resource Flip can live without."""
+    try:
+        return _create(gateway, strategy, resource, query)
+    except FhirUnauthorized:
+        raise
+    except FhirFatalError:
+        if resource["resourceType"] in OPTIONAL_TYPES:
+            return None
+        raise
+
+
+def _not_taken(resource: Mapping[str, Any]) -> str:
+    return f"The EHR does not take this {resource['resourceType']}; the plan is saved without it."
+
+
+def _status(writes: Mapping[str, Mapping[str, Any]], key: str) -> Any:
+    return writes.get(key, {}).get("status")
 
 
 def _create(

@@ -112,7 +112,7 @@ class LaunchService:
         if "error" in params:
             # The EHR refused (consent denied, bad request): say so, whatever the binding.
             self._discard_pending(params.get("state", ""))
-            metrics.count_launch(params["error"])
+            metrics.count_refused_launch(params["error"])
             self.client.complete(None, params)
         pending = self._take_pending(
             params.get("state", ""), browser_id=browser_id, binding=binding

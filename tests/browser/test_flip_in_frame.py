@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, Frame, Page, Playwright, expect
 from ehr_sandbox.demo import build_demo_bundle
 from tests.browser.conftest import launch_chromium
 from tests.e2e.deployment import Deployment, deploy
+from tests.support.live_server import serve
 
 MIA = ("flip-demo-mia-thompson", "flip-demo-mia-thompson-visit", "Mia Thompson")
 TYLER = ("flip-demo-tyler-brooks", "flip-demo-tyler-brooks-visit", "Tyler Brooks")
@@ -135,3 +137,22 @@ def test_no_token_reaches_the_page_url_storage_or_cookies(page: Page, ehr: Deplo
     ]
     for token in tokens:
         assert all(token not in text for text in visible)
+
+
+def test_a_page_of_another_origin_cannot_frame_flip(page: Page, ehr: Deployment) -> None:
+    flip_page = f"{ehr.flip_url}/launch?iss={ehr.sandbox.fhir_base}"
+    prize = f'<!doctype html><title>Win a prize</title><iframe src="{flip_page}"></iframe>'
+
+    def attacker(_environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [prize.encode()]
+
+    # A real server on loopback (another origin than Flip's): Chromium refuses a page it
+    # treats as public from framing a loopback one for another reason altogether.
+    with serve(lambda _port: attacker) as port:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_timeout(1500)
+        framed = [f for f in page.frames if f is not page.main_frame]
+        assert framed, "the attacker's page has its frame"
+        assert all(f.locator('meta[name="flip-state"]').count() == 0 for f in framed)
+        assert all(f.url.startswith("chrome-error:") for f in framed), [f.url for f in framed]

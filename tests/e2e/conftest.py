@@ -49,9 +49,9 @@ def family_visit(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
 
 
 @contextmanager
-def family_chart(database_url: str, folder: Path) -> Iterator[Deployment]:
+def family_chart(database_url: str, folder: Path, **sandbox_settings: Any) -> Iterator[Deployment]:
     """The sandbox and Flip with Maya's family's pre-visit answers in the chart."""
-    with deploy(database_url, folder) as deployment:
+    with deploy(database_url, folder, **sandbox_settings) as deployment:
         deployment.seed("Practitioner", "dr2", name=[{"family": "Nguyen", "given": ["Ari"]}])
         deployment.seed(
             "RelatedPerson",

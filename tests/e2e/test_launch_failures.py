@@ -204,3 +204,21 @@ def _hidden(html: str) -> dict[str, str]:
         name: unescape(value)
         for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
     }
+
+
+def test_callback_errors_never_grow_the_metrics(ehr: Deployment) -> None:
+    browser = Browser()
+    browser.get(f"{ehr.flip_url}/callback?error=made-up-0&state=x")  # the first one may add
+    before = _series(browser.get(f"{ehr.flip_url}/metrics").text)  # other_error's series
+    for n in range(1, 501):
+        page = browser.get(f"{ehr.flip_url}/callback?error=made-up-{n}&state=x")
+        assert page.status_code in (400, 403)
+    after = browser.get(f"{ehr.flip_url}/metrics").text
+    assert _series(after) == before  # the same series; only their counts moved
+    assert "made-up" not in after
+    assert 'flip_launches_total{outcome="other_error"}' in after
+
+
+def _series(metrics: str) -> list[str]:
+    """Each series of a Prometheus text page, without its value."""
+    return [line.rsplit(" ", 1)[0] for line in metrics.splitlines() if not line.startswith("#")]

@@ -86,7 +86,7 @@
     section.dataset.state = status.state;
     if (status.state === "pending") setTimeout(poll, 1500);
     if (status.state === "failed") say("Not saved: see below, edit the plan and finish again.", true);
-    if (status.state === "written") say("Saved to the chart.");
+    if (status.state === "written") say(status.message || "Saved to the chart.");
   }
 
   function poll() {
