@@ -18,6 +18,7 @@ from smart_app.session import views as session_views
 from smart_app.visit import views as visit_views
 
 OUTBOX_WORKER_KEY = "flip_outbox_worker"
+MAX_REQUEST_BYTES = 512 * 1024
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +27,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["FLIP_SETTINGS"] = settings
+    # Flip's largest request (a plan with every field at its limit) is far below this.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     db.init_app(app, settings.database_url)
     found = services.init_app(app, settings)
     if settings.runs_outbox_worker:

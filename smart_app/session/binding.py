@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, g, request
 
 from launch.context import LaunchContext
 from smart_app.core.registry import service
+from smart_app.core.validation import check_json_body
 from smart_app.core.vault import Vault
 from smart_app.session.launches import LaunchNotFound, LaunchService
 
@@ -47,6 +48,7 @@ def bind_to_launch(bp: Blueprint, *, check_user: Callable[[LaunchContext], None]
             token = request.headers.get(API_TOKEN_HEADER)
             if not service(Vault).check_api_token(g.launch.launch_id, token):
                 raise ApiTokenMissing("missing or wrong X-Flip-Launch header")
+            check_json_body(lambda: request.get_json(silent=True))
 
     bp.url_value_preprocessor(open_launch)
     bp.url_defaults(_keep_launch_id)

@@ -22,7 +22,8 @@ from smart_app.visit.reader import Visit
 
 MAX_TEXT = 1000  # characters of an item someone typed
 MAX_REASON = 500
-_ITEM_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+# Item ids carry FHIR ids, which may hold "." (https://hl7.org/fhir/R4/datatypes.html#id).
+_ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 
 def parse_agenda_update(
