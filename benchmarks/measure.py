@@ -111,6 +111,7 @@ def visit_search_urls(deployment: Deployment) -> list[str]:
         drafts=services.drafts,
         canonical_base=services.settings.canonical_base,
         window=timedelta(days=services.settings.previsit_window_days),
+        clinic_zone=services.settings.clinic_zone,
     )
     # A private method on purpose: it is the single definition of what a visit reads.
     return [search.relative_url() for search in reader._searches()]

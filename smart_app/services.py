@@ -75,6 +75,7 @@ def build_services(settings: Settings) -> Services:
         drafts=drafts,
         canonical_base=settings.canonical_base,
         window=timedelta(days=settings.previsit_window_days),
+        clinic_zone=settings.clinic_zone,
     )
     outbox = OutboxService(
         launches,

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
@@ -48,6 +49,14 @@ class Settings:
     outbox_backoff_cap_s: float = 300.0
     # How long one write-back request may take before it counts as a timeout.
     outbox_timeout_s: float = 20.0
+    # The clinic's IANA time zone: a visit without an encounter is the patient's visit
+    # of that day there.
+    clinic_timezone: str = "UTC"
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        """The clinic's time zone."""
+        return ZoneInfo(self.clinic_timezone)
 
     @property
     def runs_outbox_worker(self) -> bool:
@@ -86,6 +95,13 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
         token_encryption_key=settings.token_encryption_key or Fernet.generate_key().decode(),
     )
+    try:
+        settings.clinic_zone  # noqa: B018 (checked at start, not at the first visit)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{env_name('clinic_timezone')} must be an IANA time zone such as "
+            f"America/New_York, not {settings.clinic_timezone!r}."
+        ) from exc
     try:
         Fernet(settings.token_encryption_key or "")
     except ValueError as exc:

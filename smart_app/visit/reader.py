@@ -7,9 +7,11 @@ the visit model, and the flip orders it with the clinician's draft.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fhir_mappings import codes
 from fhir_mappings.fields import Skips
@@ -35,6 +37,10 @@ from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
 # The care team's partnering-notes view looks back this far for pre-visit answers.
 HISTORY_WINDOW = timedelta(days=365)
 SEARCH_COUNT = "50"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +81,23 @@ class VisitReader:
     drafts: DraftStore
     canonical_base: str
     window: timedelta
+    clinic_zone: ZoneInfo
+    clock: Callable[[], datetime] = _now
 
     def draft_key(self) -> DraftKey:
         """The key of this launch's draft: same encounter, same user."""
         assert self.context.patient is not None
+        user = self.context.fhir_user_reference
+        assert user is not None  # a launch without fhirUser never opens a visit (roles.py)
+        # A visit is its encounter; a launch without one (standalone, or an EHR that sends
+        # none) is the patient's visit of today in the clinic's zone, so later visits never
+        # collapse into one plan.
+        today = self.clock().astimezone(self.clinic_zone).date()
         return DraftKey(
             iss=self.context.iss,
             patient=self.context.patient,
-            encounter=self.context.encounter or "",
-            user_ref=self.context.fhir_user_reference or "unknown-user",
+            encounter=self.context.encounter or f"day:{today.isoformat()}",
+            user_ref=user,
         )
 
     def load(self) -> Visit:
@@ -258,6 +272,8 @@ class VisitReaders:
     drafts: DraftStore
     canonical_base: str
     window: timedelta
+    clinic_zone: ZoneInfo
+    clock: Callable[[], datetime] = _now
 
     def for_launch(self, opened: OpenLaunch) -> VisitReader:
         """The reader of one launch's visit."""
@@ -269,6 +285,8 @@ class VisitReaders:
             drafts=self.drafts,
             canonical_base=self.canonical_base,
             window=self.window,
+            clinic_zone=self.clinic_zone,
+            clock=self.clock,
         )
 
 
