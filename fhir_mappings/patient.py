@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,6 +15,60 @@ from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
+# FHIR `date`: YYYY, YYYY-MM or YYYY-MM-DD, no time zone.
+# https://hl7.org/fhir/R4/datatypes.html#date
+_FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDate:
+    """A FHIR `date` at the precision the chart gives: a year, a month, or a day."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def isoformat(self) -> str:
+        """The FHIR text: "2010", "2010-02" or "2010-02-03"."""
+        parts = [f"{self.year:04d}"]
+        parts += [f"{part:02d}" for part in (self.month, self.day) if part is not None]
+        return "-".join(parts)
+
+    def as_date(self) -> date | None:
+        """The full date, or None when only the year or the month is known."""
+        if self.month is None or self.day is None:
+            return None
+        return date(self.year, self.month, self.day)
+
+    def age_on(self, today: date) -> int | None:
+        """Completed years on `today`, or None when the precision leaves it open."""
+        first_month, last_month = (self.month, self.month) if self.month else (1, 12)
+        earliest = date(self.year, first_month, self.day or 1)
+        last_day = self.day or calendar.monthrange(self.year, last_month)[1]
+        latest = date(self.year, last_month, last_day)
+        if earliest > today:
+            return None
+        oldest, youngest = _completed_years(earliest, today), _completed_years(latest, today)
+        return oldest if oldest == youngest else None
+
+
+def partial_date_from_fhir(value: object) -> PartialDate | None:
+    """A PartialDate from FHIR `date` text, or None when it is not a valid one."""
+    match = _FHIR_DATE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    year = int(match.group(1))
+    month, day = (int(part) if part else None for part in match.group(2, 3))
+    try:
+        date(year, month or 1, day or 1)  # the calendar decides: no 2010-13 nor 2010-02-30
+    except ValueError:
+        return None
+    return PartialDate(year, month, day)
+
+
+def _completed_years(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
 
 @dataclass(frozen=True, slots=True)
 class PatientSummary:
@@ -20,7 +76,7 @@ class PatientSummary:
 
     id: str
     name: str
-    birth_date: date | None
+    birth_date: PartialDate | None  # `isoformat()` gives the FHIR text, at its precision
     gender: str | None
 
 
@@ -35,16 +91,25 @@ class EncounterSummary:
 
 
 def patient_to_summary(resource: dict[str, Any]) -> PatientSummary | None:
-    """A PatientSummary, or None (logged, without PHI) when the resource is not a Patient."""
+    """A PatientSummary, or None (logged, without PHI) when the resource is not a Patient.
+
+    A birthDate that is no FHIR date is left out rather than losing the whole patient.
+    """
+    # Read apart from the model, which gives a `date` for a full date but a `str` for a
+    # partial one, and rejects the whole Patient for an impossible one.
+    raw_birth_date = resource.get("birthDate")
+    birth_date = partial_date_from_fhir(raw_birth_date)
+    if raw_birth_date is not None and birth_date is None:
+        log.warning("left out a Patient birthDate that is not a FHIR date")
     try:
-        patient = Patient.model_validate(resource)
+        patient = Patient.model_validate({k: v for k, v in resource.items() if k != "birthDate"})
     except ValidationError as exc:
         log.warning("skipped a Patient that does not validate: %d errors", exc.error_count())
         return None
     return PatientSummary(
         id=patient.id or "",
         name=_display_name(patient),
-        birth_date=patient.birthDate,
+        birth_date=birth_date,
         gender=patient.gender,
     )
 

@@ -25,7 +25,13 @@ from launch.context import (
     tokens_from_response,
 )
 from launch.discovery import DiscoveryCache, SmartConfiguration
-from launch.errors import AuthorizationDenied, StateExpired, StateMismatch, TokenExchangeFailed
+from launch.errors import (
+    AuthorizationDenied,
+    IdTokenInvalid,
+    StateExpired,
+    StateMismatch,
+    TokenExchangeFailed,
+)
 from launch.id_token import IdTokenValidator
 from launch.registrations import Registration, Registrations
 
@@ -72,13 +78,14 @@ class SmartClient:
         redirect_uri: str,
         http: requests.Session | None = None,
         discovery: DiscoveryCache | None = None,
+        id_tokens: IdTokenValidator | None = None,
         timeout_s: float = 15.0,
     ) -> None:
         self.registrations = registrations
         self.redirect_uri = redirect_uri
         self.http = http or requests.Session()
         self.discovery = discovery or DiscoveryCache(self.http)
-        self._id_tokens = IdTokenValidator(self.http)
+        self._id_tokens = id_tokens or IdTokenValidator(self.http)
         self._timeout_s = timeout_s
 
     def begin(self, iss: str | None, *, launch: str | None = None) -> AuthorizationRequest:
@@ -137,6 +144,10 @@ class SmartClient:
                 )
             )
         tokens = tokens_from_response(response)
+        if tokens.id_token is None and "openid" in pending.scope.split():
+            # OpenID Connect requires it in the response to an `openid` request; without it
+            # nothing signed vouches for fhirUser, so a stripped response must not pass.
+            raise IdTokenInvalid("the EHR sent no id_token although Flip asked for openid")
         if tokens.id_token is not None:
             claims = self._id_tokens.validate(
                 tokens.id_token,

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT_S = 15.0
+# The longest wait a server's Retry-After may impose on one read, below the request timeout.
+RETRY_AFTER_MAX_S = 10
 MAX_PAGES = 50
 
 
@@ -64,14 +66,24 @@ class SearchRequest:
         return f"{self.resource_type}?{query}" if query else self.resource_type
 
 
-def retrying_session(*, retries: int = 3, backoff_s: float = 0.5) -> requests.Session:
-    """A requests session that retries idempotent reads on 429/502/503/504."""
+def retrying_session(
+    *,
+    retries: int = 3,
+    backoff_s: float = 0.5,
+    retry_after_max_s: int = RETRY_AFTER_MAX_S,
+) -> requests.Session:
+    """A requests session that retries idempotent reads on 429/502/503/504.
+
+    A server's `Retry-After` is honoured up to `retry_after_max_s`, so that a
+    `Retry-After: 3600` makes the page retry soon (or fail) rather than hang for an hour.
+    """
     retry = Retry(
         total=retries,
         status_forcelist=(429, 502, 503, 504),
         allowed_methods=frozenset({"GET"}),
         backoff_factor=backoff_s,
         respect_retry_after_header=True,
+        retry_after_max=retry_after_max_s,  # urllib3's own cap (its default is 6 hours)
         raise_on_status=False,
     )
     session = requests.Session()

@@ -28,6 +28,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+WRITE_LOCK = "flip_write_lock"
+
+
 class Database:
     """Created unbound, attached to an app with `init_app`."""
 
@@ -37,6 +40,7 @@ class Database:
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         app.extensions["flip_db"] = (engine, sessionmaker(engine, expire_on_commit=False))
 
     @property
@@ -50,6 +54,17 @@ class Database:
         """A session committed on success and rolled back on error."""
         factory: sessionmaker[Session] = current_app.extensions["flip_db"][1]
         with factory() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write_locked_session(self) -> Iterator[Session]:
+        """A session for a read-modify-write: its reads already hold the write lock on SQLite.
+
+        On PostgreSQL the caller's SELECT ... FOR UPDATE locks the row it reads.
+        """
+        factory: sessionmaker[Session] = current_app.extensions["flip_db"][1]
+        with factory() as session, session.begin():
+            session.connection(execution_options={WRITE_LOCK: True})
             yield session
 
     def answers(self) -> bool:
@@ -70,6 +85,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # SQLite has no SELECT ... FOR UPDATE: a read-modify-write (a draft's change) must hold
+    # the write lock from its first read, or two at once both read the old draft and one
+    # edit is lost. `write_locked_session` begins with BEGIN IMMEDIATE, which takes it (the
+    # others wait, up to busy_timeout). Every other transaction is left to the driver,
+    # which begins one before the first write, so reads never hold a stale snapshot.
+    # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable
+    if connection.get_execution_options().get(WRITE_LOCK, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _ensure_sqlite_folder(url: str) -> None:

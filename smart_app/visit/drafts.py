@@ -66,7 +66,7 @@ class DraftStore:
         return self._change_once(key, edit)
 
     def _change_once(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
-        with db.session() as session:
+        with db.write_locked_session() as session:
             row = session.scalars(_query(key).with_for_update()).first()
             now = datetime.now(UTC)
             current = _from_json(self._vault.open(row.sealed_state)) if row else Draft()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import launch, previsit
-from tests.e2e.deployment import Deployment
+from tests.e2e.conftest import Visit, launch, previsit
+from tests.e2e.deployment import Browser, Deployment
 from tests.e2e.test_plan import PLAN, wait_written
 
 
@@ -66,3 +66,17 @@ def test_fhir_ids_with_dots_can_be_closed_and_finished(family_visit: Deployment)
     assert all(i["status"] == "addressed" for i in visit.get()["agenda"] if i["id"] in statuses)
     assert visit.send("POST", "/visit/plan", PLAN).status_code == 202
     assert wait_written(visit)["state"] == "written"
+
+
+def test_a_partial_birth_date_opens_the_visit_at_its_precision(family_visit: Deployment) -> None:
+    family_visit.seed(
+        "Patient",
+        "p1",
+        name=[{"given": ["Maya"], "family": "Jones"}],
+        birthDate="2010-02",  # valid FHIR: the month is known, the day is not
+    )
+    browser = Browser()
+    url = family_visit.ehr_launch_url("p1", "e-agenda", need_patient_banner=True)
+    visit = Visit(family_visit, browser, browser.launch(url))
+    assert "born 2010-02" in visit.page.text  # the banner, where the crash was
+    assert visit.get()["patient"]["birth_date"] == "2010-02"

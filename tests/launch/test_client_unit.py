@@ -26,22 +26,10 @@ from launch.errors import (
 )
 from launch.flow import PendingAuthorization, SmartClient
 from launch.registrations import Registration, Registrations
+from tests.launch.ehr import ISS, ISSUER_KEY, JWKS_URL, SMART_CONFIGURATION, TOKEN_URL, id_token
 from tests.support.wire import FakeWire
 
-ISS = "https://ehr.example.org/fhir"
-TOKEN_URL = "https://ehr.example.org/auth/token"
-JWKS_URL = "https://ehr.example.org/auth/jwks"
 REDIRECT = "https://flip.example.org/callback"
-SMART_CONFIGURATION = {
-    "issuer": ISS,
-    "authorization_endpoint": "/auth/authorize",  # relative: resolved against discovery
-    "token_endpoint": TOKEN_URL,
-    "jwks_uri": JWKS_URL,
-    "code_challenge_methods_supported": ["S256"],
-    "capabilities": ["launch-ehr"],
-    "vendor_extra_field": {"tolerated": True},
-}
-ISSUER_KEY = RSAKey.generate_key(2048, parameters={"kid": "ehr-1"})
 
 
 def token_response(**extra: Any) -> dict[str, Any]:
@@ -75,13 +63,18 @@ def form(request: Any) -> dict[str, str]:
     }
 
 
+def token_request(wire: FakeWire) -> Any:
+    return next(r for r in reversed(wire.sent) if r.url == TOKEN_URL)
+
+
 def launch_and_callback(
     client: SmartClient, wire: FakeWire, response: dict[str, Any] | None = None
 ) -> tuple[PendingAuthorization, dict[str, str]]:
-    wire.on("POST", TOKEN_URL, (200, response or token_response()))
     pending = client.begin(ISS, launch="launch-123").pending
+    signed = token_response(id_token=id_token(nonce=pending.nonce))
+    wire.on("POST", TOKEN_URL, (200, response or signed))
     client.complete(pending, {"code": "code-1", "state": pending.state})
-    return pending, form(wire.sent[-1])
+    return pending, form(token_request(wire))
 
 
 def test_authorize_url_carries_pkce_s256_state_aud_launch_and_nonce() -> None:
@@ -150,7 +143,7 @@ def test_public_client_sends_code_verifier_and_client_id_without_secret() -> Non
     assert sent["code_verifier"] == pending.code_verifier
     assert sent["redirect_uri"] == REDIRECT
     assert sent["client_id"] == "flip"
-    assert "Authorization" not in wire.sent[-1].headers
+    assert "Authorization" not in token_request(wire).headers
 
 
 def test_symmetric_client_authenticates_with_http_basic() -> None:
@@ -160,7 +153,7 @@ def test_symmetric_client_authenticates_with_http_basic() -> None:
     )
     launch_and_callback(make_client(wire, registration), wire)
     expected = base64.b64encode(b"flip:s3cret").decode()
-    assert wire.sent[-1].headers["Authorization"] == f"Basic {expected}"
+    assert token_request(wire).headers["Authorization"] == f"Basic {expected}"
 
 
 @pytest.mark.parametrize(
@@ -199,8 +192,13 @@ def test_asymmetric_client_signs_a_short_lived_unique_assertion(alg: str, key: A
 def test_token_response_becomes_the_launch_context() -> None:
     wire = FakeWire()
     client = make_client(wire, Registration(iss=ISS, client_id="flip"))
-    wire.on("POST", TOKEN_URL, (200, token_response(fhirUser=f"{ISS}/Practitioner/dr-9")))
     pending = client.begin(ISS, launch="l").pending
+    signed = id_token(nonce=pending.nonce)
+    wire.on(
+        "POST",
+        TOKEN_URL,
+        (200, token_response(fhirUser=f"{ISS}/Practitioner/dr-9", id_token=signed)),
+    )
     done = client.complete(pending, {"code": "c", "state": pending.state})
     assert done.context.patient == "p1"
     assert done.context.encounter == "e1"
@@ -283,17 +281,29 @@ def test_refresh_keeps_the_old_refresh_token_when_the_server_rotates_none() -> N
     assert client.refresh(ISS, refreshed).refresh_token == "rt-2"
 
 
-def id_token(**claims: Any) -> str:
-    now = int(time.time())
-    payload = {"iss": ISS, "aud": "flip", "exp": now + 300, "iat": now, "sub": "dr-1", **claims}
-    return jwt.encode({"alg": "RS256", "kid": "ehr-1"}, payload, ISSUER_KEY)
-
-
 def test_id_token_is_validated_against_the_issuers_jwks() -> None:
     wire = FakeWire()
     client = make_client(wire, Registration(iss=ISS, client_id="flip", scope="launch openid"))
     pending = client.begin(ISS, launch="l").pending
     wire.on("POST", TOKEN_URL, (200, token_response(id_token=id_token(nonce=pending.nonce))))
+    assert client.complete(pending, {"code": "c", "state": pending.state}).context.patient == "p1"
+
+
+def test_openid_launch_whose_token_response_has_no_id_token_is_refused() -> None:
+    wire = FakeWire()
+    client = make_client(wire, Registration(iss=ISS, client_id="flip", scope="launch openid"))
+    pending = client.begin(ISS, launch="l").pending
+    wire.on("POST", TOKEN_URL, (200, token_response()))
+    with pytest.raises(IdTokenInvalid, match="no id_token although Flip asked for openid"):
+        client.complete(pending, {"code": "c", "state": pending.state})
+
+
+def test_launch_without_openid_needs_no_id_token() -> None:
+    wire = FakeWire()
+    scope = "launch patient/Patient.rs"
+    client = make_client(wire, Registration(iss=ISS, client_id="flip", scope=scope))
+    pending = client.begin(ISS, launch="l").pending
+    wire.on("POST", TOKEN_URL, (200, token_response()))
     assert client.complete(pending, {"code": "c", "state": pending.state}).context.patient == "p1"
 
 

@@ -1,0 +1,41 @@
+"""Edits to one visit's draft at once keep every edit, on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.e2e.conftest import launch
+from tests.e2e.deployment import Deployment
+
+ADDS = 60
+
+
+def test_concurrent_adds_to_one_draft_keep_every_item(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+
+    def add(n: int) -> int:
+        body = {"text": f"Question {n}", "source": "clinician"}
+        return visit.send("POST", "/visit/agenda/items", body).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(add, range(ADDS)))
+    assert answers == [201] * ADDS
+    texts = {i["text"] for i in visit.get()["agenda"]}
+    assert {f"Question {n}" for n in range(ADDS)} <= texts
+
+
+def test_concurrent_status_changes_keep_every_change(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    added = [
+        visit.send("POST", "/visit/agenda/items", {"text": f"Item {n}"}).json()["item"]["id"]
+        for n in range(12)
+    ]
+
+    def address(item_id: str) -> int:
+        body = {"statuses": {item_id: {"status": "addressed"}}}
+        return visit.send("PUT", "/visit/agenda", body).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert list(pool.map(address, added)) == [200] * 12
+    statuses = {i["id"]: i["status"] for i in visit.get()["agenda"]}
+    assert all(statuses[item_id] == "addressed" for item_id in added)
