@@ -3,8 +3,9 @@
 The browser follows the launch as Flip's page scripts would: GET /launch, the authorize
 redirect, the callback, then the visit page. Like Chromium, it treats loopback http as a
 secure context, so Flip's `Secure` partitioned cookie comes back and the callback binds
-in one hop. (The cookies-blocked path, where the callback page posts the tab's stored
-binding back, is what tests/e2e's browser takes.)
+in one hop. Where no cookie comes back (tests/e2e's cookies-blocked browser), it does
+what launch.js and flip-tab.js do: the callback page posts the tab's stored binding, and
+each page of the launch is proven by posting the tab's binding back from the proving page.
 """
 
 from __future__ import annotations
@@ -32,22 +33,59 @@ class LoopbackIsSecure(DefaultCookiePolicy):
         return host in ("localhost", "127.0.0.1") or bool(super().return_ok_secure(cookie, request))
 
 
-def _chromium_like_session() -> requests.Session:
-    session = requests.Session()
-    session.cookies.set_policy(LoopbackIsSecure())
-    return session
+class ChromiumLikeSession(requests.Session):
+    """A requests session whose jar's cookie policy decides what is sent.
+
+    requests builds each request's cookies in a fresh jar with the default policy, which
+    never sends a `Secure` cookie over http; this sends from the session's own jar.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cookies.set_policy(LoopbackIsSecure())
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare as requests does, then set the Cookie header from this session's jar."""
+        prepared = super().prepare_request(request)
+        prepared.headers.pop("Cookie", None)
+        prepared.prepare_cookies(self.cookies)
+        return prepared
 
 
 @dataclass
 class Browser:
     """One browser tab: its HTTP connections (kept alive) and its sessionStorage."""
 
-    http: requests.Session = field(default_factory=_chromium_like_session)
+    http: requests.Session = field(default_factory=ChromiumLikeSession)
     session_storage: dict[str, str] = field(default_factory=dict)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        """GET without following redirects (the browser script follows them itself)."""
-        return self.http.get(url, allow_redirects=False, timeout=TIMEOUT_S, **kwargs)
+        """GET without following redirects (the browser script follows them itself).
+
+        Flip's proving page is answered as flip-tab.js does: the tab's binding for the
+        launch in the URL is posted back to the same URL.
+        """
+        response = self.http.get(url, allow_redirects=False, timeout=TIMEOUT_S, **kwargs)
+        if response.status_code != 200 or hidden_fields(response.text, "flip-prove-tab") is None:
+            return response
+        return self.post(url, {"flip_tab": self.tab_binding(url, prove=True)})
+
+    def api_headers(self, page: requests.Response) -> dict[str, str]:
+        """The headers a launch page's script sends on each API call (flip-api.js)."""
+        return {
+            "X-Flip-Launch": meta_tags(page.text)["flip-launch-token"],
+            "X-Flip-Tab": self.tab_binding(page.url),
+        }
+
+    def tab_binding(self, url: str, *, prove: bool = False) -> str:
+        """The binding this tab keeps for the launch in `url` (flip-tab.js's storage)."""
+        launch = re.match(r"/l/([^/]+)/", urlsplit(url).path)
+        if launch is None:
+            return ""
+        key = f"flip-tab:{launch.group(1)}"
+        if prove and key not in self.session_storage and "flip-tab:latest" in self.session_storage:
+            self.session_storage[key] = self.session_storage.pop("flip-tab:latest")
+        return self.session_storage.get(key, "")
 
     def post(self, url: str, data: dict[str, str]) -> requests.Response:
         """POST a form without following redirects."""
@@ -68,11 +106,13 @@ class Browser:
             if response.status_code in (301, 302, 303):
                 response = self.get(urljoin(response.url, response.headers["Location"]))
                 continue
-            fields = hidden_fields(response.text, form_id="flip-callback")
+            fields = hidden_fields(response.text, "flip-callback")
             if response.status_code == 200 and fields is not None:
                 fields["binding"] = self.session_storage.pop(
                     f"flip-binding:{fields.get('state', '')}", ""
                 )
+                if fields["binding"]:
+                    self.session_storage["flip-tab:latest"] = fields["binding"]
                 response = self.post(urljoin(response.url, "/callback"), fields)
                 continue
             return response
@@ -87,7 +127,7 @@ def meta_tags(html: str) -> dict[str, str]:
     }
 
 
-def hidden_fields(html: str, *, form_id: str) -> dict[str, str] | None:
+def hidden_fields(html: str, form_id: str) -> dict[str, str] | None:
     """The hidden inputs of the form with this id, or None when there is none."""
     form = re.search(rf'<form id="{form_id}"(.*?)</form>', html, re.S)
     if form is None:

@@ -187,6 +187,9 @@ def deploy(folder: Path) -> Iterator[Deployment]:
                 "database_url": flip_database,
                 "public_url": flip_url,
                 "registrations_file": str(registrations),
+                # Every launch comes from 127.0.0.1, hundreds a minute: the per-address
+                # limit of a real deployment would refuse them (tests/app/test_rate_limits.py).
+                "launch_rate_limit": "100000 per minute",
             }
         )
         flip_app_holder.app = flip_app

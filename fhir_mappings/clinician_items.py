@@ -36,14 +36,22 @@ CLOSED_ACTIVITY = frozenset({"completed", "cancelled", "stopped", "entered-in-er
 
 
 def last_plan(
-    care_plans: list[object], patient_ref: str, zone: tzinfo | None, base: str, skips: Skips
+    care_plans: list[object],
+    patient_ref: str,
+    zone: tzinfo | None,
+    base: str,
+    skips: Skips,
+    own_plan_id: str | None = None,
 ) -> Resource | None:
-    """The newest active CarePlan Flip wrote for the patient, or None."""
+    """The newest active CarePlan Flip wrote for the patient, or None; never this visit's
+    own plan (`own_plan_id`): a finished visit reopened is not its own "last plan"."""
     system = codes.identifier_system(base)
     plans: list[Resource] = []
     for value in care_plans:
         plan = valid_resource(value, "CarePlan", skips, log)
         if plan is None or not has_identifier(plan, system):
+            continue
+        if own_plan_id and has_identifier(plan, system, f"careplan/{own_plan_id}"):
             continue
         if reference(plan.get("subject")) != patient_ref:
             skips.skip(log, "CarePlan", "subject is not the patient")
@@ -60,6 +68,7 @@ def plan_items(
     patient_ref: str,
     base: str,
     skips: Skips,
+    own_plan_id: str | None = None,
 ) -> list[ClinicianItem]:
     """Open activities of the last plan, then its active goals (and Flip's other goals)."""
     items = list(_activity_items(plan)) if plan else []
@@ -73,6 +82,8 @@ def plan_items(
         ref = f"Goal/{goal['id']}"
         if ref not in wanted and not has_identifier(goal, system):
             continue
+        if own_plan_id and has_identifier(goal, system, f"goal/{own_plan_id}/"):
+            continue  # this visit's own goal
         if reference(goal.get("subject")) != patient_ref:
             skips.skip(log, "Goal", "subject is not the patient")
             continue
@@ -131,10 +142,12 @@ def _activity_items(plan: Resource) -> Iterator[ClinicianItem]:
         words = text(detail.get("description")) or concept_text(detail.get("code"))
         if words is None:
             continue
+        deferred = detail.get("status") == "on-hold"
+        why = concept_text(detail.get("statusReason")) if deferred else None
         yield ClinicianItem(
             key=f"{ref}#activity-{number}",
-            text=words,
-            origin="last-plan-activity",
+            text=f"{words} (deferred: {why})" if why else words,
+            origin="last-plan-deferred" if deferred else "last-plan-activity",
             reference=ref,
             codes=concept_codes(detail.get("code")),
         )

@@ -52,11 +52,24 @@ ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 # (https://hl7.org/fhir/R4/extension-questionnaire-itemcontrol.html).
 ITEM_CONTROL_EXTENSION = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+# A string's words in another language (https://hl7.org/fhir/R4/extension-translation.html).
+TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
 SDC_QUESTIONNAIRE_PROFILE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"
 
 # Flip's pre-visit Questionnaire: its id and version are a public contract.
 QUESTIONNAIRE_ID = "flip-previsit"
 QUESTIONNAIRE_VERSION = "1.0.0"
+
+# A pre-visit QuestionnaireResponse Flip writes has an identifier in Flip's identifier system
+# whose value starts with this prefix, so a retry or an amendment finds the same one.
+PREVISIT_PREFIX = "previsit/"
+
+# Security labels: `R` (restricted) keeps a resource from anyone outside the care team,
+# here a teen's answers from their parent (https://hl7.org/fhir/R4/security-labels.html,
+# https://terminology.hl7.org/CodeSystem-v3-Confidentiality.html).
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+RESTRICTED = "R"
+RESTRICTED_LABEL = {"system": CONFIDENTIALITY, "code": RESTRICTED, "display": "restricted"}
 
 # A partnering note is a DocumentReference with an identifier in Flip's identifier system
 # whose value starts with this prefix (see preference.py for the rule and why).

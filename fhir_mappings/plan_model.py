@@ -39,6 +39,7 @@ class AgendaOutcome:
     source: str  # patient | family | clinician
     status: str  # addressed | deferred
     reason: str | None
+    care_team_only: bool = False  # a teen's words kept from their family
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,8 @@ class AgreedPlan:
     something_else_added: tuple[str, ...]
     visit_start: datetime  # timezone-aware
     finished_at: datetime  # timezone-aware
+
+    @property
+    def private_words(self) -> tuple[str, ...]:
+        """The words of care-team-only items: what carries them is labelled restricted."""
+        return tuple(o.text for o in self.outcomes if o.care_team_only and o.text.strip())

@@ -54,6 +54,10 @@ PARENT_CODES = frozenset(
 )
 
 
+DURING_THE_VISIT = timedelta(hours=12)
+STAFF = ("Practitioner/", "PractitionerRole/")
+
+
 @dataclass(frozen=True, slots=True)
 class ReadingContext:
     """What deciding about one QuestionnaireResponse needs to know."""
@@ -125,7 +129,8 @@ def questionnaire_response_to_answers(
     # "No current concern" is an answer in its own right (DOMAIN.md). When someone also
     # wrote a concern, their words win: the clinician must not miss them.
     no_concern = concern is None and True in _booleans(answers.get(q.NO_CURRENT_CONCERN))
-    share = next(_booleans(answers.get(q.SHARE_WITH_FAMILY)), True)
+    # A response labelled restricted is for the care team, whatever its sharing answer says.
+    share = next(_booleans(answers.get(q.SHARE_WITH_FAMILY)), True) and not _restricted(resource)
     return PreVisitAnswers(
         response_id=str(resource["id"]),
         author=author,
@@ -163,12 +168,33 @@ def _reason_to_skip(resource: Resource, context: ReadingContext) -> str | None:
     authored = instant(resource.get("authored"), context.visit_start.tzinfo)
     if authored is None:
         return "no authored date"
-    if not context.earliest <= authored <= context.visit_start:
+    # Answers given at check-in, on the clinic's tablet, come after the visit has begun.
+    if not context.earliest <= authored <= context.visit_start + DURING_THE_VISIT:
         return "authored outside the pre-visit window"
     author = reference(resource.get("author"))
-    if author != context.patient_ref and author not in context.family:
+    if (
+        author != context.patient_ref
+        and author not in context.family
+        and not _staff_entered(resource, context)
+    ):
         return "author is neither the patient nor their related person"
     return None
+
+
+def _staff_entered(resource: Resource, context: ReadingContext) -> bool:
+    # At check-in, staff enter the answers of someone the chart does not name: the author
+    # is the staff user, the source the patient.
+    author = reference(resource.get("author")) or ""
+    return author.startswith(STAFF) and reference(resource.get("source")) == context.patient_ref
+
+
+def _restricted(resource: Resource) -> bool:
+    meta = resource.get("meta")
+    labels = dicts(meta.get("security")) if isinstance(meta, dict) else []
+    return any(
+        label.get("system") == codes.CONFIDENTIALITY and label.get("code") == codes.RESTRICTED
+        for label in labels
+    )
 
 
 def _sort_key(answers: PreVisitAnswers) -> tuple[datetime, str]:
@@ -253,6 +279,8 @@ def _respondent(
 def _author_display(author: str, context: ReadingContext) -> str:
     if author == context.patient_ref:
         return context.patient_name
+    if author.startswith(STAFF):
+        return "someone with them (entered by staff)"
     related = context.family.get(author, {})
     words = FAMILY_WORDS.get(_relationship(related) or "")
     return words or first_given_name(related) or "family member"

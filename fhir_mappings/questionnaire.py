@@ -60,6 +60,52 @@ RESPONDENTS: dict[str, str] = {
     "other": "Someone else",
 }
 
+# The languages the form offers, each named in its own words (a person looks for their own
+# language's name, not its English one); codes are BCP-47, from the R4 languages value set.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "es": "Español",
+    "vi": "Tiếng Việt",
+    "zh": "中文",
+    "ar": "العربية",
+    "fr": "Français",
+    "pt": "Português",
+}
+
+# Spanish, as a Spanish-speaking clinic writes to its families: plain words, "usted".
+# Carried in the Questionnaire by the FHIR translation extension, keyed by linkId or code.
+SPANISH: dict[str, str] = {
+    NUMBER_ONE_CONCERN: (
+        "En este momento, ¿cuál es su preocupación o meta número UNO sobre su salud? Puede "
+        "ser un síntoma (por ejemplo, diarrea), una preocupación para el futuro (por ejemplo, "
+        "necesitar una operación, lo que cuesta la atención) o cómo su condición puede afectar "
+        "algo que viene pronto en su vida (por ejemplo, una boda, un viaje). O puede decirnos "
+        "que no tiene preocupaciones ni metas en este momento."
+    ),
+    NO_CURRENT_CONCERN: "No tengo preocupaciones ni metas en este momento",
+    OTHER_CONCERNS: "¿Hay algo más de lo que le gustaría hablar?",
+    PARTNERING_STYLE: "¿Cómo le gusta participar en el cuidado de su salud?",
+    LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre su salud?",
+    LANGUAGE: "¿En qué idioma le gustaría hablar sobre su cuidado?",
+    RESPONDENT: "¿Quién contesta estas preguntas?",
+    SHARE_WITH_FAMILY: (
+        "¿Puede su familia ver estas respuestas? (No: solo su equipo de salud las ve)"
+    ),
+    "team-decides": "Prefiero que mi equipo de salud decida",
+    "team-recommends": "Me gusta oír lo que recomienda mi equipo de salud y luego dar mi acuerdo",
+    "talk-options": "Me gusta hablar de las opciones y decidir juntos",
+    "bring-questions": "Traigo mis preguntas y preocupaciones, y decidimos juntos",
+    "research-and-bring-ideas": "Busco información, traigo ideas y decidimos juntos",
+    "talk-it-through": "Que me lo expliquen hablando",
+    "written": "Que me den algo por escrito",
+    "pictures-or-video": "Que me muestren dibujos o videos",
+    "read-myself": "Leer sobre el tema por mi cuenta",
+    "patient": "El paciente",
+    "parent": "La mamá, el papá o el tutor",
+    "other": "Otra persona",
+}
+TRANSLATIONS = {"es": SPANISH}
+
 
 def partnering_style_display(code: str) -> str | None:
     """The words of a partnering-style code, or None when Flip does not know it."""
@@ -94,18 +140,14 @@ def build_questionnaire(base: str = codes.DEFAULT_BASE) -> dict[str, Any]:
             "you like to partner in your care. Your care team reads the answers first."
         ),
         "item": [
-            {"linkId": NUMBER_ONE_CONCERN, "text": NUMBER_ONE_CONCERN_TEXT, "type": "text"},
-            {
-                "linkId": NO_CURRENT_CONCERN,
-                "text": "I have no current concerns or goals",
-                "type": "boolean",
-            },
-            {
-                "linkId": OTHER_CONCERNS,
-                "text": "Anything else you would like to talk about?",
-                "type": "text",
-                "repeats": True,
-            },
+            _question(NUMBER_ONE_CONCERN, NUMBER_ONE_CONCERN_TEXT, "text"),
+            _question(NO_CURRENT_CONCERN, "I have no current concerns or goals", "boolean"),
+            _question(
+                OTHER_CONCERNS,
+                "Anything else you would like to talk about?",
+                "text",
+                repeats=True,
+            ),
             _choice(
                 PARTNERING_STYLE,
                 "How do you like to partner in your health care?",
@@ -122,9 +164,11 @@ def build_questionnaire(base: str = codes.DEFAULT_BASE) -> dict[str, Any]:
                 repeats=True,
             ),
             {
-                "linkId": LANGUAGE,
-                "text": "In what language would you like to talk about your care?",
-                "type": "choice",
+                **_question(
+                    LANGUAGE,
+                    "In what language would you like to talk about your care?",
+                    "choice",
+                ),
                 "answerValueSet": codes.LANGUAGES_VALUE_SET,
             },
             _choice(
@@ -135,9 +179,11 @@ def build_questionnaire(base: str = codes.DEFAULT_BASE) -> dict[str, Any]:
                 control="radio-button",
             ),
             {
-                "linkId": SHARE_WITH_FAMILY,
-                "text": "May your family see these answers? (No: only your care team sees them)",
-                "type": "boolean",
+                **_question(
+                    SHARE_WITH_FAMILY,
+                    "May your family see these answers? (No: only your care team sees them)",
+                    "boolean",
+                ),
                 "initial": [{"valueBoolean": True}],
             },
         ],
@@ -171,6 +217,35 @@ def build_code_systems(base: str = codes.DEFAULT_BASE) -> list[dict[str, Any]]:
     ]
 
 
+def _question(link_id: str, text: str, kind: str, *, repeats: bool = False) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "linkId": link_id,
+        "text": text,
+        "_text": _translations(link_id),
+        "type": kind,
+    }
+    if repeats:
+        item["repeats"] = True
+    return item
+
+
+def _translations(key: str) -> dict[str, Any]:
+    # The R4 translation extension on a string's primitive element
+    # (https://hl7.org/fhir/R4/extension-translation.html): one per language.
+    return {
+        "extension": [
+            {
+                "url": codes.TRANSLATION_EXTENSION,
+                "extension": [
+                    {"url": "lang", "valueCode": lang},
+                    {"url": "content", "valueString": words[key]},
+                ],
+            }
+            for lang, words in TRANSLATIONS.items()
+        ]
+    }
+
+
 def _choice(
     link_id: str,
     text: str,
@@ -181,6 +256,7 @@ def _choice(
     repeats: bool = False,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
+        **_question(link_id, text, "choice", repeats=repeats),
         "extension": [
             {
                 "url": codes.ITEM_CONTROL_EXTENSION,
@@ -189,16 +265,18 @@ def _choice(
                 },
             }
         ],
-        "linkId": link_id,
-        "text": text,
-        "type": "choice",
         "answerOption": [
-            {"valueCoding": {"system": system, "code": code, "display": display}}
+            {
+                "valueCoding": {
+                    "system": system,
+                    "code": code,
+                    "display": display,
+                    "_display": _translations(code),
+                }
+            }
             for code, display in concepts.items()
         ],
     }
-    if repeats:
-        item["repeats"] = True
     return item
 
 

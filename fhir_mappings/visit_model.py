@@ -60,7 +60,8 @@ class ClinicianItem:
 
     key: str  # stable across reloads, e.g. "CarePlan/9#activity-2" or "Encounter/5#reason-0"
     text: str
-    # "last-plan-activity" | "last-plan-goal" | "encounter-reason" | "appointment-reason"
+    # "last-plan-activity" | "last-plan-deferred" | "last-plan-goal" | "encounter-reason"
+    # | "appointment-reason"
     origin: str
     reference: str  # "CarePlan/9", "Goal/3", "Encounter/5", "Appointment/7"
     codes: frozenset[str]  # "system|code" of any coded concept, for matching

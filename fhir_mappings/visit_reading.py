@@ -45,8 +45,10 @@ def read_visit(
     linkid_map: Mapping[str, str] | None = None,
     questionnaire_urls: Collection[str] | None = None,
     patient: Resource | None = None,
+    own_plan_id: str | None = None,
 ) -> VisitInputs:
-    """The pre-visit answers, partnering preference and clinician items for one visit."""
+    """The pre-visit answers, partnering preference and clinician items for one visit
+    (`own_plan_id`: this visit's plan, never read back as its "last plan")."""
     if visit_start.tzinfo is None:
         raise ValueError("visit_start must be timezone-aware")
     skips = Skips()
@@ -72,8 +74,8 @@ def read_visit(
         base=base,
         skips=skips,
     )
-    plan = last_plan(list(care_plans), patient_ref, zone, base, skips)
-    items = plan_items(plan, list(goals), patient_ref, base, skips)
+    plan = last_plan(list(care_plans), patient_ref, zone, base, skips, own_plan_id)
+    items = plan_items(plan, list(goals), patient_ref, base, skips, own_plan_id)
     items += reason_items(encounter, list(appointments), patient_ref, skips)
     return VisitInputs(
         answers=answers,

@@ -25,6 +25,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from fhir_mappings import codes
+from fhir_mappings.labels import carries_words
 from fhir_mappings.narrative import (
     careplan_div,
     clean,
@@ -125,7 +126,8 @@ def plan_writes(plan: AgreedPlan, options: WriteOptions = WriteOptions()) -> lis
 def provenance_for(
     target_ref: str, plan: AgreedPlan, options: WriteOptions = WriteOptions()
 ) -> Resource:
-    """A Provenance for one written target ("CarePlan/123"), validated with R4B."""
+    """A Provenance for one written target ("CarePlan/123", or a version of it,
+    "CarePlan/123/_history/2"), validated with R4B."""
     provenance: Resource = {
         "resourceType": "Provenance",
         "target": [{"reference": target_ref}],
@@ -197,12 +199,16 @@ def _write(
 ) -> PlannedWrite:
     system = codes.identifier_system(options.base)
     resource["identifier"] = [{"system": system, "value": value}]
+    if carries_words(resource, plan.private_words):
+        # A teen's care-team-only words travel with their label: a parent's portal that
+        # honours it never shows this resource (https://hl7.org/fhir/R4/security-labels.html).
+        resource["meta"] = {"security": [dict(codes.RESTRICTED_LABEL)]}
     return PlannedWrite(
         key=key,
         resource_type=str(resource["resourceType"]),
         full_url=f"urn:uuid:{uuid.uuid5(_URL_NAMESPACE, f'{plan.plan_id}/{key}')}",
         resource=_validated(resource),
-        if_none_exist=f"identifier={_search_value(system)}|{_search_value(value)}",
+        if_none_exist=identifier_query(system, value),
         depends_on=depends_on,
     )
 
@@ -229,10 +235,10 @@ def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
     for item in plan.items:
         if not has_words(item.text):
             continue
-        # "now" has begun in the room, "later" has not; both stay open for the next visit
+        # "now" was done in the room; "later" has not begun and comes back next visit
         # (https://hl7.org/fhir/R4/valueset-care-plan-activity-status.html).
         detail: Resource = {
-            "status": "in-progress" if item.when == "now" else "not-started",
+            "status": "completed" if item.when == "now" else "not-started",
             "description": clean(item.text),
         }
         if item.due is not None:
@@ -241,6 +247,13 @@ def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
             # Owners are words ("mom", "RT"), not chart resources: a display-only Reference.
             detail["performer"] = [{"display": clean(item.owner)}]
         activities.append({"detail": detail})
+    for outcome in plan.outcomes:
+        if outcome.status == "deferred" and has_words(outcome.text):
+            # Deferred to another visit, with why: on hold, so the next visit brings it back.
+            deferred: Resource = {"status": "on-hold", "description": clean(outcome.text)}
+            if outcome.reason and has_words(outcome.reason):
+                deferred["statusReason"] = {"text": clean(outcome.reason)}
+            activities.append({"detail": deferred})
     if activities:
         careplan["activity"] = activities
     return careplan
@@ -333,6 +346,11 @@ def _instant(moment: datetime) -> str:
 
 def _day(day: date) -> str:
     return day.isoformat()
+
+
+def identifier_query(system: str, value: str) -> str:
+    """The `identifier=system|value` search of one identifier, escaped for a header."""
+    return f"identifier={_search_value(system)}|{_search_value(value)}"
 
 
 def _search_value(value: str) -> str:

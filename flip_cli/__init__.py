@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import click
 from cryptography.fernet import Fernet
 
 from ehr_sandbox.fhir.profiles import PROFILE_NAMES
+from flip_cli.maintenance import keys
 from flip_cli.sandbox import sandbox
 from smart_app.core.config import ConfigurationError, Settings, load_settings
 
@@ -36,7 +38,13 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     bind = f"{host}:{port}"
     app = "smart_app:create_app()"
-    os.execv(gunicorn, [gunicorn, "--bind", bind, "--workers", str(workers), app])  # noqa: S606
+    # Each worker keeps its metrics in this fresh directory, and /metrics adds them up
+    # (smart_app/core/metrics.py); gunicorn_config.py removes it when the server stops.
+    metrics_dir = tempfile.mkdtemp(prefix="flip-metrics-")
+    click.echo(f"Metrics of every worker are collected in {metrics_dir}", err=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+    argv = [gunicorn, "--config", "python:flip_cli.gunicorn_config", "--bind", bind]
+    os.execve(gunicorn, [*argv, "--workers", str(workers), app], env)  # noqa: S606
 
 
 @main.group()
@@ -57,7 +65,7 @@ def db_upgrade(revision: str) -> None:
 
 @main.command()
 def keygen() -> None:
-    """Print a new key for FLIP_TOKEN_ENCRYPTION_KEY."""
+    """Print a new key for FLIP_TOKEN_ENCRYPTION_KEY (put first, then `flip keys rotate`)."""
     click.echo(Fernet.generate_key().decode())
 
 
@@ -101,13 +109,13 @@ def audit(patient: str) -> None:
 
 @main.group()
 def outbox() -> None:
-    """The write-back outbox: plans on their way to the chart."""
+    """The write-back outbox: plans and pre-visit answers on their way to the chart."""
 
 
 @outbox.command("run")
-@click.option("--once", is_flag=True, help="Attempt the due plans once, then exit.")
+@click.option("--once", is_flag=True, help="Attempt the due rows once, then exit.")
 def outbox_run(once: bool) -> None:
-    """Write due plans to the chart, retrying with backoff, until stopped (Ctrl-C)."""
+    """Write due plans and answers to the chart, retrying with backoff, until stopped."""
     from smart_app import create_app
     from smart_app.closing.worker import OutboxWorker
     from smart_app.core.db import db
@@ -117,8 +125,13 @@ def outbox_run(once: bool) -> None:
     # This process is the worker: the app must not start a second one in the background.
     app = create_app({"outbox_worker": False})
     with app.app_context():
-        service = services().outbox
-    worker = OutboxWorker(app, service, poll_s=settings.outbox_poll_s)
+        found = services()
+    worker = OutboxWorker(
+        app,
+        found.outbox,
+        poll_s=settings.outbox_poll_s,
+        also=(found.previsit_outbox.process_due,),
+    )
     try:
         worker.run(once=once)
     except KeyboardInterrupt:
@@ -129,6 +142,7 @@ def outbox_run(once: bool) -> None:
 
 
 main.add_command(sandbox)
+main.add_command(keys)
 
 
 def _check_settings() -> Settings:

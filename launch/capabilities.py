@@ -6,13 +6,16 @@ conditional creates and `transaction` are. One cache serves both.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from launch.gateway import FhirGateway
 
 CAPABILITIES_TTL_S = 3600.0
+_SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?$")
 
 
 class ServerCapabilities:
@@ -41,3 +44,36 @@ class ServerCapabilities:
             for rest in self.statement(gateway).get("rest") or []
             for interaction in rest.get("interaction") or []
         )
+
+
+def type_interactions(statement: Mapping[str, Any], resource_type: str) -> frozenset[str]:
+    """The interactions a server lists for one type (`create`, `update`...), plus
+    `conditional-create` when it declares conditionalCreate
+    (https://hl7.org/fhir/R4/capabilitystatement.html)."""
+    found: set[str] = set()
+    for rest in statement.get("rest") or []:
+        if rest.get("mode", "server") != "server":
+            continue
+        for resource in rest.get("resource") or []:
+            if resource.get("type") != resource_type:
+                continue
+            found |= {str(i.get("code")) for i in resource.get("interaction") or []}
+            if resource.get("conditionalCreate") is True:
+                found.add("conditional-create")
+    return frozenset(found)
+
+
+def scopes_permit(scopes: Iterable[str], resource_type: str, permission: str) -> bool:
+    """True when a SMART v1 (`.write`, `.*`) or v2 (`.c`, `.cruds`) scope grants
+    `permission` (`c` create, `u` update) on the type
+    (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html)."""
+    for scope in scopes:
+        match = _SCOPE.match(scope)
+        if match is None or match[2] not in ("*", resource_type):
+            continue
+        granted = match[3]
+        if granted in ("write", "*"):
+            return True
+        if re.fullmatch(r"c?r?u?d?s?", granted) and permission in granted:
+            return True
+    return False

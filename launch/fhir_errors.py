@@ -26,3 +26,17 @@ class FhirUnauthorized(FhirFatalError):
 
 class FhirForbidden(FhirFatalError):
     """403: the granted scopes do not allow this."""
+
+
+def timed_out(error: FhirError) -> bool:
+    """True when the request timed out (it may still be running on the server)."""
+    import requests  # here: the error classes above stay importable without it
+
+    return isinstance(error.__cause__, requests.Timeout)
+
+
+def error_kind(error: FhirError) -> str:
+    """What went wrong, for a log line or a row: "timeout", "HTTP 503", "connection"."""
+    if timed_out(error):
+        return "timeout"
+    return f"HTTP {error.status}" if error.status else "connection"

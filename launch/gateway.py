@@ -147,6 +147,22 @@ class FhirGateway:
             )
         return response.status_code, reference
 
+    def update(self, resource: Mapping[str, Any], *, if_match: str | None = None) -> dict[str, Any]:
+        """PUT a resource to its id (an update; https://hl7.org/fhir/R4/http.html#update),
+        only if it is still the version `if_match` names (`W/"3"`), else a 412; the
+        resource as the server now holds it (empty when it returned none)."""
+        resource_type = str(resource.get("resourceType", ""))
+        response = self._exchange(
+            "PUT",
+            f"{self.base}/{resource_type}/{resource.get('id', '')}",
+            resource_type,
+            "update",
+            body=resource,
+            headers={"If-Match": if_match} if if_match else None,
+        )
+        body = _json(response)
+        return body if isinstance(body, dict) else {}
+
     def transaction(self, bundle: Mapping[str, Any]) -> dict[str, Any]:
         """POST a transaction Bundle; the transaction-response Bundle (all or nothing)."""
         return self._call("POST", self.base, "Bundle", "transaction", body=bundle)

@@ -33,12 +33,16 @@ from urllib.parse import urlsplit
 
 from launch.errors import LaunchError, UnknownIssuer
 
+# QuestionnaireResponse create and update: a patient or parent sends (and changes) their
+# pre-visit answers; a standalone launch keeps only that write (flow.py `_patient_facing`).
+# Update (`u`) on the plan's resources: an edited plan is amended in place, and the note
+# it replaces is marked superseded (smart_app/closing/amending.py).
 DEFAULT_SCOPE = (
     "launch openid fhirUser online_access "
     "patient/Patient.rs patient/Encounter.rs patient/Appointment.rs "
-    "patient/QuestionnaireResponse.rs patient/Observation.crs patient/DocumentReference.crs "
-    "patient/CarePlan.crs patient/Goal.crs patient/RelatedPerson.rs user/Practitioner.rs "
-    "patient/Provenance.crs"
+    "patient/QuestionnaireResponse.crus patient/Observation.crus "
+    "patient/DocumentReference.crus patient/CarePlan.crus patient/Goal.crus "
+    "patient/RelatedPerson.rs user/Practitioner.rs patient/Provenance.crs"
 )
 CLIENT_TYPES = ("public", "symmetric", "asymmetric")
 SIGNING_ALGS = ("RS384", "ES384")

@@ -2,47 +2,88 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response
+from flask_babel import Babel
+from sqlalchemy.exc import SQLAlchemyError
 
 from smart_app import errors, services
 from smart_app.closing import views as closing_views
 from smart_app.closing.worker import OutboxWorker
-from smart_app.core import health, metrics
+from smart_app.core import access_log, health, metrics, request_schemas
 from smart_app.core.config import load_settings
 from smart_app.core.db import db
 from smart_app.core.formatting import ago, origin_label
+from smart_app.previsit import views as previsit_views
+from smart_app.previsit.language import locale_selector
+from smart_app.session import pending, rate_limits
 from smart_app.session import views as session_views
 from smart_app.visit import views as visit_views
 
+log = logging.getLogger(__name__)
+
 OUTBOX_WORKER_KEY = "flip_outbox_worker"
-MAX_REQUEST_BYTES = 512 * 1024
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app from FLIP_ environment variables, overridden by `test_config`."""
     settings = load_settings(test_config)
-    app = Flask(__name__)
+    instance = os.path.abspath(settings.instance_path) if settings.instance_path else None
+    app = Flask(__name__, instance_path=instance)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["FLIP_SETTINGS"] = settings
-    # Flip's largest request (a plan with every field at its limit) is far below this.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    # A larger body is refused (413) before it is read (FLIP_MAX_REQUEST_BYTES).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     db.init_app(app, settings.database_url)
     found = services.init_app(app, settings)
     if settings.runs_outbox_worker:
         # Writes the chart in the background; `flip outbox run` does the same in the foreground.
-        worker = OutboxWorker(app, found.outbox, poll_s=settings.outbox_poll_s)
+        worker = OutboxWorker(
+            app,
+            found.outbox,
+            poll_s=settings.outbox_poll_s,
+            also=(found.previsit_outbox.process_due,),
+        )
         app.extensions[OUTBOX_WORKER_KEY] = worker
         worker.start()
     errors.init_app(app)
-    for blueprint in (health.bp, session_views.bp, visit_views.bp, closing_views.bp, metrics.bp):
+    request_schemas.init_app(app)
+    access_log.install()
+    # Only the pre-visit form speaks the person's language (English or Spanish).
+    Babel(app, locale_selector=locale_selector)
+    blueprints = (
+        health.bp,
+        session_views.bp,
+        visit_views.bp,
+        closing_views.bp,
+        previsit_views.bp,
+        metrics.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    metrics.init_app(app)
+    rate_limits.init_app(
+        app, limit=settings.launch_rate_limit, storage_uri=settings.rate_limit_storage_uri
+    )
+    _purge_pending_launches(app)
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)
     app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
     return app
+
+
+def _purge_pending_launches(app: Flask) -> None:
+    # On start, so launches abandoned before a restart do not pile up; the worker's passes
+    # keep doing it while Flip runs (smart_app/closing/worker.py).
+    with app.app_context():
+        try:
+            pending.purge_expired()
+        except SQLAlchemyError as error:  # no tables yet: `flip db upgrade` has not run
+            log.warning("pending launches not purged on start (%s)", type(error).__name__)
 
 
 def _security_headers(framing_origins: tuple[str, ...]) -> Callable[[Response], Response]:

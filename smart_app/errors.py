@@ -9,7 +9,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from werkzeug.exceptions import HTTPException
 
 from launch.errors import (
@@ -30,12 +38,23 @@ from launch.fhir_errors import (
 )
 from smart_app.closing.plan import OpenItemsRemain
 from smart_app.core.validation import InvalidRequest
-from smart_app.session.launches import LaunchNotFound
-from smart_app.session.roles import NotForThisUser, UserUnknown
+from smart_app.core.vault import SealBroken
+from smart_app.session.launches import LaunchNotFound, LaunchNotProven
+from smart_app.session.roles import (
+    ForPatientsAndFamilies,
+    HandedBack,
+    HandedToPatient,
+    NotForThisUser,
+    UserUnknown,
+)
 
 log = logging.getLogger(__name__)
 
 RELAUNCH = "Close Flip and open it again from the patient's chart."
+PATIENT_RESTART = (
+    "Go back to your patient portal and open the questions for your visit again. Answers "
+    "you already sent are saved."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +121,45 @@ def describe(error: Exception) -> Failure:
             403, "care_team_only", "This part of Flip is for your care team", str(error),
             error.advice,
         )  # fmt: skip
+    if isinstance(error, HandedToPatient):
+        return Failure(
+            403, "handed_to_patient", "This tablet is for your answers", str(error), error.advice
+        )
+    if isinstance(error, HandedBack):
+        return Failure(
+            403, "handed_back", "Thank you, please hand the tablet back", str(error), error.advice
+        )
+    if isinstance(error, ForPatientsAndFamilies):
+        return Failure(
+            403, "patients_and_families_only", "This form is for the patient and family",
+            str(error), error.advice,
+        )  # fmt: skip
+    if isinstance(error, LaunchNotFound) and _on_patient_page():
+        # A patient or parent came from their portal, not a chart: say it in their words.
+        return Failure(
+            401, "launch_ended", "This page has expired",
+            "You were away for a while, so this page closed to keep your answers safe.",
+            PATIENT_RESTART,
+        )  # fmt: skip
     if isinstance(error, InvalidRequest):
         return Failure(400, "invalid_request", "Flip couldn't use that", str(error), str(error))
+    if isinstance(error, LaunchNotProven):
+        return Failure(
+            403, "launch_other_browser", "Flip is open in another browser or tab", str(error),
+            error.advice,
+        )  # fmt: skip
     if isinstance(error, LaunchNotFound):
         return Failure(401, "launch_ended", "This Flip session has ended", str(error), error.advice)
+    if isinstance(error, SealBroken):
+        # Sealed under a key no longer configured (a dropped key, a lost development key).
+        return Failure(
+            401,
+            "saved_data_unreadable",
+            "Flip could not open this session",
+            "Flip could not open what it saved for this session: it was locked with a key "
+            "Flip no longer has.",
+            RELAUNCH,
+        )
     if isinstance(error, FhirUnauthorized):
         return Failure(
             401, "ehr_session_ended", "The EHR ended Flip's access", str(error), RELAUNCH
@@ -133,12 +187,18 @@ def describe(error: Exception) -> Failure:
     )
 
 
+def _on_patient_page() -> bool:
+    # The pre-visit form's pages are the patient's and family's (smart_app/previsit/).
+    return has_request_context() and request.blueprint == "previsit"
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(LaunchError, _handle)
     app.register_error_handler(FhirError, _handle)
     app.register_error_handler(InvalidRequest, _handle)
     app.register_error_handler(OpenItemsRemain, _handle)
+    app.register_error_handler(SealBroken, _handle)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
 
@@ -151,7 +211,31 @@ def _handle(error: Exception) -> tuple[Response | str, int]:
 
 def _handle_http(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
+    if status == 413:  # over MAX_CONTENT_LENGTH (FLIP_MAX_REQUEST_BYTES), refused unread
+        return _render(_too_large())
+    if status == 429:  # flask-limiter: too many launches from one address
+        return _render(
+            Failure(
+                429,
+                "rate_limited",
+                "Too many launches at once",
+                "Flip received too many launches from this network in a short time.",
+                "Wait a minute, then open Flip again from the patient's chart.",
+            )
+        )
     return _render(Failure(status, "http_error", error.name, error.description or "", RELAUNCH))
+
+
+def _too_large() -> Failure:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit / 1024:g} KB"
+    return Failure(
+        413,
+        "request_too_large",
+        "That was more than Flip takes at once",
+        f"The request is larger than Flip accepts ({size}); nothing of it was saved.",
+        "Shorten what you typed, or send it in parts, and try again.",
+    )
 
 
 def _handle_unexpected(error: Exception) -> tuple[Response | str, int]:

@@ -17,10 +17,13 @@ from launch.gateway import FhirGateway, retrying_session
 from launch.registrations import Registrations, load_registrations
 from smart_app.closing.finishing import Closing
 from smart_app.closing.outbox import OutboxService
-from smart_app.closing.writeback_status import Backoff
 from smart_app.core.config import Settings
+from smart_app.core.leases import Backoff
 from smart_app.core.registry import register
 from smart_app.core.vault import Vault
+from smart_app.previsit.outbox import PrevisitOutbox
+from smart_app.previsit.service import PrevisitService
+from smart_app.previsit.store import PrevisitStore
 from smart_app.session.ehr_style import EhrStyles
 from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.visit.drafts import DraftStore
@@ -46,6 +49,9 @@ class Services:
     editor: AgendaEditor
     closing: Closing
     page: VisitPage
+    previsit_store: PrevisitStore
+    previsit_outbox: PrevisitOutbox
+    previsit: PrevisitService
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
@@ -69,6 +75,7 @@ def build_services(settings: Settings) -> Services:
     launches = LaunchService(client, vault)
     capabilities = ServerCapabilities()
     drafts = DraftStore(vault)
+    previsit_store = PrevisitStore(vault)
     readers = VisitReaders(
         launches=launches,
         capabilities=capabilities,
@@ -76,6 +83,8 @@ def build_services(settings: Settings) -> Services:
         canonical_base=settings.canonical_base,
         window=timedelta(days=settings.previsit_window_days),
         clinic_zone=settings.clinic_zone,
+        own_responses=previsit_store.responses_for,
+        clinic_language=settings.clinic_language,
     )
     outbox = OutboxService(
         launches,
@@ -86,6 +95,14 @@ def build_services(settings: Settings) -> Services:
         capabilities=capabilities,
     )
     closing = Closing(readers=readers, drafts=drafts, outbox=outbox)
+    previsit_outbox = PrevisitOutbox(
+        launches,
+        previsit_store,
+        capabilities,
+        backoff=Backoff(settings.outbox_backoff_base_s, settings.outbox_backoff_cap_s),
+        timeout_s=settings.outbox_timeout_s,
+        wake=outbox.wake,  # one worker wakes for the plans and the answers
+    )
     return Services(
         settings=settings,
         vault=vault,
@@ -98,6 +115,16 @@ def build_services(settings: Settings) -> Services:
         editor=AgendaEditor(readers=readers, drafts=drafts),
         closing=closing,
         page=VisitPage(readers=readers, vault=vault, sections=(closing,)),
+        previsit_store=previsit_store,
+        previsit_outbox=previsit_outbox,
+        previsit=PrevisitService(
+            launches=launches,
+            capabilities=capabilities,
+            store=previsit_store,
+            outbox=previsit_outbox,
+            canonical_base=settings.canonical_base,
+            clinic_zone=settings.clinic_zone,
+        ),
     )
 
 

@@ -11,23 +11,28 @@ typed.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 from typing import Any
 
-import requests
 from sqlalchemy import select
 
 from fhir_mappings.plan_model import AgreedPlan
 from fhir_mappings.writeback import MappingError, plan_writes
-from launch.capabilities import ServerCapabilities
+from launch.capabilities import ServerCapabilities, scopes_permit, type_interactions
 from launch.fhir_errors import FhirError, FhirFatalError, FhirTemporaryError, FhirUnauthorized
+from launch.fhir_errors import error_kind as _kind
+from launch.fhir_errors import timed_out as _timed_out
 from launch.gateway import FhirGateway
+from smart_app.closing import versions
+from smart_app.closing.amending import amend_plan
 from smart_app.closing.outbox_rows import (
     FAILED,
     PENDING,
     RELAUNCH,
+    UNREADABLE_TOKENS,
     WRITTEN,
     LeaseLost,
     OutboxRows,
@@ -36,20 +41,17 @@ from smart_app.closing.outbox_rows import (
     now_utc,
 )
 from smart_app.closing.write_strategy import WriteStrategy, decide_strategy
-from smart_app.closing.writeback_status import Backoff, WritebackStatus
+from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.closing.writer import error_message, initial_writes, plan_from_json, plan_to_json
 from smart_app.closing.writer import write_plan as write_plan_to_chart
 from smart_app.core import audit
 from smart_app.core.db import db
+from smart_app.core.leases import Backoff
 from smart_app.core.models import OutboxEntry
-from smart_app.core.vault import Vault
+from smart_app.core.vault import SealBroken, Vault
 from smart_app.session.launches import LaunchService, OpenLaunch
 
 log = logging.getLogger(__name__)
-
-
-class NotResendable(Exception):
-    """Only a plan whose write-back failed can be edited and resent."""
 
 
 class OutboxService:
@@ -87,9 +89,8 @@ class OutboxService:
 
         WritebackImpossible when this server lets Flip write neither the plan nor a note.
         """
-        existing = self.status(plan.plan_id)
-        if existing is not None:
-            return existing  # a double click or a second tab: no new work
+        if self.status(plan.plan_id) is not None:
+            return self._finish_again(opened, plan)
         gateway = self._gateway(opened.context.iss, opened.tokens)
         if strategy is None:
             strategy = self._decide(gateway, plan, opened.context.granted_scopes)
@@ -123,40 +124,54 @@ class OutboxService:
         """The write-back status of a plan; None when it was never submitted."""
         return self._rows.status(plan_id)
 
-    def resubmit(
-        self, plan_id: str, plan: AgreedPlan, *, opened: OpenLaunch | None = None
-    ) -> WritebackStatus:
-        """After a failure: the edited plan replaces the stored one and is sent again.
+    def _finish_again(self, opened: OpenLaunch, plan: AgreedPlan) -> WritebackStatus:
+        # The same plan again (a double click, a second tab) is no new work, unless it
+        # failed: then it is resent. An edit becomes the next version (versions.py).
+        with db.session() as session:
+            row = session.scalar(
+                select(OutboxEntry).where(OutboxEntry.plan_id == plan.plan_id).with_for_update()
+            )
+            assert row is not None
+            if row.state != FAILED and versions.same_plan(row, plan, self._vault):
+                pass
+            elif row.state == PENDING:
+                versions.queue(row, plan, self._vault)  # written once this version ends
+                log.info("outbox: an edit waits for the version on its way")
+            else:
+                # The clinician's launch now: its tokens write the new version.
+                row.launch_hash = opened.tokens.id_hash
+                row.granted_scopes = " ".join(sorted(opened.context.granted_scopes))
+                self._next_version(row, plan)
+        self.wake.set()
+        found = self.status(plan.plan_id)
+        assert found is not None
+        return found
 
-        `opened` (a new launch) replaces the launch whose tokens write it. What was already
-        written stays as written: conditional creates find it, so nothing is duplicated.
-        """
-        if plan.plan_id != plan_id:
-            raise NotResendable("The edited plan must keep its plan id.")
+    def _next_version(self, row: OutboxEntry, plan: AgreedPlan) -> None:
+        if row.strategy is None:
+            # It failed before a strategy was decided: nothing was written; start afresh.
+            row.sealed_plan = self._vault.seal(plan_to_json(plan))
+            row.sealed_writes = self._vault.seal({})
+            row.sealed_queued = None
+            row.state, row.last_error, row.attempts = PENDING, None, 0
+            row.next_attempt_at = row.updated_at = now_utc()
+        else:
+            versions.begin(row, plan, self._vault, self._base)
+        log.info("outbox: plan version %d queued", row.version)
+
+    def _take_up_queued(self, plan_id: str) -> None:
+        # A version ended (written or failed): the edit that waited for it goes next.
         with db.session() as session:
             row = session.scalar(
                 select(OutboxEntry).where(OutboxEntry.plan_id == plan_id).with_for_update()
             )
-            if row is None or row.state != FAILED:
-                raise NotResendable("Only a plan whose write-back failed can be resent.")
-            if opened is not None:
-                row.launch_hash = opened.tokens.id_hash
-                row.granted_scopes = " ".join(sorted(opened.context.granted_scopes))
-                row.strategy = None  # the new launch's scopes may differ: decide again
-            old = self._vault.open(row.sealed_writes)
-            writes = self._initial_writes(plan, load_strategy(row.strategy))
-            for key, entry in old.items():
-                if entry.get("status") == WRITTEN and key in writes:
-                    writes[key] = entry
-            row.sealed_plan = self._vault.seal(plan_to_json(plan))
-            row.sealed_writes = self._vault.seal(writes)
-            row.state, row.last_error = PENDING, None
-            row.next_attempt_at = row.updated_at = now_utc()
-        log.info("outbox: plan resent")
+            if row is None or row.state == PENDING:
+                return
+            plan = versions.take_queued(row, self._vault)
+            if plan is None:
+                return
+            self._next_version(row, plan)
         self.wake.set()
-        found = self.status(plan_id)
-        assert found is not None
-        return found
 
     def process_due(self, *, limit: int = 20) -> int:
         """Attempt every due, unleased row (up to `limit`); how many were attempted."""
@@ -176,10 +191,20 @@ class OutboxService:
         with db.session() as session:
             row = session.scalar(select(OutboxEntry).where(OutboxEntry.plan_id == plan_id))
             assert row is not None
-            plan = plan_from_json(self._vault.open(row.sealed_plan))
-            writes: dict[str, dict[str, Any]] = self._vault.open(row.sealed_writes)
+            try:
+                plan = plan_from_json(self._vault.open(row.sealed_plan))
+                writes: dict[str, dict[str, Any]] = self._vault.open(row.sealed_writes)
+            except SealBroken:
+                unreadable = True
+            else:
+                unreadable = False
             strategy, iss, launch_hash = load_strategy(row.strategy), row.iss, row.launch_hash
             scopes = frozenset(row.granted_scopes.split())
+            version, previous = row.version, json.loads(row.previous) if row.previous else None
+        if unreadable:
+            # Retrying cannot help: no configured key opens it. It ends, and says why.
+            self._rows.fail_unreadable(plan_id)
+            return
         gateway = self._gateway(iss, self._launches.tokens_by_hash(launch_hash, iss))
 
         def record(key: str, **fields: Any) -> None:
@@ -194,11 +219,29 @@ class OutboxService:
                 writes = self._initial_writes(plan, strategy)
                 self._rows.save(plan_id, writes=writes, strategy=strategy)
             options = strategy.options(self._base)
-            write_plan_to_chart(gateway, plan, strategy, options, writes, record)
+            if previous is None:
+                write_plan_to_chart(gateway, plan, strategy, options, writes, record)
+            else:
+                statement = self._capabilities.statement(gateway)
+                amend_plan(
+                    gateway,
+                    plan,
+                    strategy,
+                    options,
+                    version=version,
+                    previous=previous,
+                    writes=writes,
+                    record=record,
+                    can_update=lambda kind: (
+                        "update" in type_interactions(statement, kind)
+                        and scopes_permit(scopes, kind, "u")
+                    ),
+                )
         except FhirUnauthorized:
             self._rows.fail(plan_id, writes, RELAUNCH, transaction=True, error="HTTP 401")
         except FhirFatalError as error:
-            transaction = strategy is None or strategy.transaction
+            # An amendment is written request by request, whatever the strategy.
+            transaction = strategy is None or (strategy.transaction and previous is None)
             message = error_message(error)
             self._rows.fail(plan_id, writes, message, transaction=transaction, error=_kind(error))
         except MappingError as error:
@@ -206,6 +249,8 @@ class OutboxService:
         except FhirError as error:  # temporary: 5xx, 429, timeouts, lost connections
             self._rows.retry(plan_id, _kind(error), timed_out=_timed_out(error))
             return
+        except SealBroken:  # the launch's tokens: sealed under a key no longer configured
+            self._rows.fail(plan_id, writes, RELAUNCH, transaction=True, error=UNREADABLE_TOKENS)
         except (LeaseLost, AssertionError):
             raise
         except Exception as error:  # never drop the plan on a bug; log no PHI (no traceback)
@@ -223,6 +268,7 @@ class OutboxService:
             resource_ids=[str(w["id"]) for w in writes.values() if w.get("status") == WRITTEN],
             outcome=outcome,
         )
+        self._take_up_queued(plan_id)
 
     def _decide(
         self,
@@ -257,13 +303,3 @@ class OutboxService:
         if strategy is None:
             return {}
         return initial_writes(plan_writes(plan, strategy.options(self._base)), strategy)
-
-
-def _kind(error: FhirError) -> str:
-    if _timed_out(error):
-        return "timeout"
-    return f"HTTP {error.status}" if error.status else "connection"
-
-
-def _timed_out(error: FhirError) -> bool:
-    return isinstance(error.__cause__, requests.Timeout)

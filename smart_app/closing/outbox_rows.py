@@ -1,40 +1,43 @@
 """The outbox's rows: inserted once per plan, leased by one worker, ended with an outcome.
 
-Every change an attempt makes goes through the lease: a worker that lost its lease
-(another took the row over) changes nothing more and stops (`LeaseLost`). Rows hold the
-plan and its writes sealed with the vault; the status shown to the page is read from here.
+Every change an attempt makes goes through the lease (smart_app/core/leases.py, shared with
+the pre-visit outbox): a worker that lost its lease (another took the row over) changes
+nothing more and stops (`LeaseLost`). Rows hold the plan and its writes sealed with the
+vault; the status shown to the page is read from here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import socket
-import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from smart_app.closing.write_strategy import WriteStrategy
-from smart_app.closing.writeback_status import Backoff, ResourceStatus, WritebackStatus
+from smart_app.closing.writeback_status import ResourceStatus, WritebackStatus
 from smart_app.closing.writer import NOT_TAKEN, SKIPPED
 from smart_app.core.db import db
+from smart_app.core.leases import PENDING as PENDING  # re-exported: outbox.py reads these here
+from smart_app.core.leases import Backoff, Leases, aware
+from smart_app.core.leases import LeaseLost as LeaseLost
+from smart_app.core.leases import now_utc as now_utc
 from smart_app.core.models import OutboxEntry
-from smart_app.core.vault import Vault
+from smart_app.core.vault import SealBroken, Vault
 
 log = logging.getLogger(__name__)
 
-PENDING, WRITTEN, FAILED = "pending", "written", "failed"
+WRITTEN, FAILED = "written", "failed"
 RELAUNCH = "Flip's access to the chart has ended: relaunch Flip from the chart to resend."
 NOT_SENT = "Not sent because of the error above: edit the plan and resend."
-
-
-class LeaseLost(Exception):
-    """Another worker took this row over (this one was too slow): stop quietly."""
+# A row sealed under a key no longer configured: it ends failed, saying so, never retried.
+UNREADABLE_PLAN, UNREADABLE_TOKENS = "unreadable plan", "unreadable tokens"
+UNREADABLE = (
+    "Flip could not open its saved copy of this plan (it was locked with a key Flip no "
+    "longer has). Check the chart for what was saved, then finish the plan again."
+)
 
 
 class OutboxRows:
@@ -44,12 +47,8 @@ class OutboxRows:
         self, vault: Vault, *, backoff: Backoff, timeout_s: float, rng: random.Random
     ) -> None:
         self._vault = vault
-        self._backoff = backoff
-        self._timeout_s = timeout_s
-        self._rng = rng
-        # Long enough for one attempt's requests to time out one by one.
-        self._lease = timedelta(seconds=timeout_s * 20 + 30)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._leases = Leases(OutboxEntry, "plan_id", backoff=backoff, timeout_s=timeout_s, rng=rng)
+        self.owner = self._leases.owner
 
     def insert(self, entry: OutboxEntry) -> None:
         """Commit a new row; of two racing inserts of one plan, the first is kept."""
@@ -67,53 +66,19 @@ class OutboxRows:
 
     def due(self, limit: int) -> list[str]:
         """The plan ids of pending rows whose next attempt is due and that nobody holds."""
-        now = now_utc()
-        with db.session() as session:
-            return list(
-                session.scalars(
-                    select(OutboxEntry.plan_id)
-                    .where(
-                        OutboxEntry.state == PENDING,
-                        OutboxEntry.next_attempt_at <= now,
-                        or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now),
-                    )
-                    .order_by(OutboxEntry.next_attempt_at)
-                    .limit(limit)
-                ).all()
-            )
+        return self._leases.due(limit)
 
     def claim(self, plan_id: str) -> bool:
         """Take the lease of a pending row; False when another worker holds it."""
-        # One atomic UPDATE: of two workers racing, exactly one sees its row count be 1.
-        now = now_utc()
-        with db.session() as session:
-            claimed = session.execute(
-                update(OutboxEntry)
-                .where(
-                    OutboxEntry.plan_id == plan_id,
-                    OutboxEntry.state == PENDING,
-                    or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now),
-                )
-                .values(lease_owner=self.owner, lease_until=now + self._lease)
-            )
-            return _rowcount(claimed) == 1
+        return self._leases.claim(plan_id)
 
     def save(self, plan_id: str, **changes: Any) -> None:
         """Save an attempt's progress (only while this worker holds the lease; extends it)."""
-        values: dict[str, Any] = {"updated_at": now_utc(), "lease_until": now_utc() + self._lease}
         if "writes" in changes:
-            values["sealed_writes"] = self._vault.seal(changes.pop("writes"))
+            changes["sealed_writes"] = self._vault.seal(changes.pop("writes"))
         if "strategy" in changes:
-            values["strategy"] = dump_strategy(changes.pop("strategy"))
-        values.update(changes)
-        with db.session() as session:
-            saved = session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.plan_id == plan_id, OutboxEntry.lease_owner == self.owner)
-                .values(**values)
-            )
-            if _rowcount(saved) != 1:
-                raise LeaseLost(plan_id)
+            changes["strategy"] = dump_strategy(changes.pop("strategy"))
+        self._leases.save(plan_id, **changes)
 
     def finish(self, plan_id: str, writes: dict[str, dict[str, Any]]) -> None:
         """End the attempt: every resource is written."""
@@ -141,35 +106,24 @@ class OutboxRows:
         self._end_attempt(plan_id, writes=writes, state=FAILED, last_error=error)
         log.warning("outbox: plan failed (%s)", error)
 
+    def fail_unreadable(self, plan_id: str) -> None:
+        """End the attempt: the stored plan cannot be opened; it stays as it is, failed."""
+        self._end_attempt(plan_id, state=FAILED, last_error=UNREADABLE_PLAN)
+        log.warning("outbox: plan failed (%s)", UNREADABLE_PLAN)
+
     def retry(self, plan_id: str, error: str, *, timed_out: bool) -> None:
         """End the attempt: try again after a backoff."""
-        with db.session() as session:
-            attempts = session.scalar(
-                select(OutboxEntry.attempts).where(OutboxEntry.plan_id == plan_id)
-            )
-        attempts = (attempts or 0) + 1  # this attempt, counted by _end_attempt below
-        delay = self._backoff.delay(attempts, self._rng)
-        # A request that timed out may still be running on the server: give it at least as
-        # long again before a retry, so the retry's conditional create sees its result.
-        if timed_out:
-            delay = max(delay, self._timeout_s)
-        self._end_attempt(
-            plan_id, next_attempt_at=now_utc() + timedelta(seconds=delay), last_error=error
-        )
+        attempts, delay = self._leases.retry(plan_id, error, timed_out=timed_out)
         log.info("outbox: attempt %d failed (%s); retry in %.2fs", attempts, error, delay)
 
     def _end_attempt(self, plan_id: str, **changes: Any) -> None:
         """Count the attempt, save its outcome and give up the lease."""
-        self.save(
-            plan_id,
-            attempts=OutboxEntry.attempts + 1,
-            lease_owner=None,
-            lease_until=None,
-            **changes,
-        )
+        if "writes" in changes:
+            changes["sealed_writes"] = self._vault.seal(changes.pop("writes"))
+        self._leases.end_attempt(plan_id, **changes)
 
     def _status(self, row: OutboxEntry) -> WritebackStatus:
-        writes: dict[str, dict[str, Any]] = self._vault.open(row.sealed_writes)
+        writes = self.open_writes(row)
         return WritebackStatus(
             plan_id=row.plan_id,
             state=row.state,
@@ -180,13 +134,25 @@ class OutboxRows:
                     status=str(entry.get("status", PENDING)),
                     id=entry.get("id"),
                     message=entry.get("message"),
+                    action=entry.get("action"),
                 )
                 for key, entry in writes.items()
             ),
             attempts=row.attempts,
-            next_attempt_at=_aware(row.next_attempt_at) if row.state == PENDING else None,
-            message=_row_message(row.state, row.last_error, writes),
+            next_attempt_at=aware(row.next_attempt_at) if row.state == PENDING else None,
+            message=_row_message(row, writes),
+            version=row.version,
+            queued=row.sealed_queued is not None,
+            history=tuple(json.loads(row.history or "[]")),
         )
+
+    def open_writes(self, row: OutboxEntry) -> dict[str, dict[str, Any]]:
+        """The row's per-resource status; none when no configured key opens it."""
+        try:
+            writes: dict[str, dict[str, Any]] = self._vault.open(row.sealed_writes)
+        except SealBroken:
+            return {}
+        return writes
 
 
 def dump_strategy(strategy: WriteStrategy | None) -> str | None:
@@ -199,33 +165,24 @@ def load_strategy(value: str | None) -> WriteStrategy | None:
     return WriteStrategy.from_json(json.loads(value)) if value else None
 
 
-def now_utc() -> datetime:
-    """Now, timezone-aware."""
-    return datetime.now(UTC)
-
-
-def _row_message(
-    state: str, last_error: str | None, writes: dict[str, dict[str, Any]]
-) -> str | None:
+def _row_message(row: OutboxEntry, writes: dict[str, dict[str, Any]]) -> str | None:
+    state, last_error = row.state, row.last_error
+    if row.sealed_queued is not None:
+        return "Your latest edit is saved in Flip and goes to the chart once this version is in."
     if state == WRITTEN:
+        done = "Updated in the chart." if row.version > 1 else "Saved to the chart."
         refused = sorted(
             {str(w.get("resource_type")) for w in writes.values() if w.get("status") == NOT_TAKEN}
         )
         if refused:
-            return f"Saved to the chart. The EHR does not take: {', '.join(refused)}."
-        return "Saved to the chart."
+            return f"{done} The EHR does not take: {', '.join(refused)}."
+        return done
     if state == FAILED:
-        return RELAUNCH if last_error == "HTTP 401" else "The chart refused part of the plan."
+        if last_error == UNREADABLE_PLAN:
+            return UNREADABLE
+        if last_error in ("HTTP 401", UNREADABLE_TOKENS):
+            return RELAUNCH
+        return "The chart refused part of the plan."
     if last_error:
         return "The chart did not answer; Flip keeps trying. Nothing you typed is lost."
     return None
-
-
-def _rowcount(result: Result[Any]) -> int:
-    # An UPDATE's result is a CursorResult: its rowcount is the rows matched.
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns; they are UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

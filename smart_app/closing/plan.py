@@ -1,4 +1,6 @@
-"""Closing the visit: the agreed plan as the page sends it, checked and made an AgreedPlan.
+"""Closing the visit: the agreed plan as the page sends it, made an AgreedPlan.
+
+The body arrives checked against docs/openapi.yaml (smart_app/core/request_schemas.py).
 
 Before the plan can be finished every patient and family item is addressed or deferred
 with a reason (open ones are listed, never dropped), and the clinician says whether they
@@ -7,10 +9,9 @@ asked "Is there something else you want to address today?".
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 from fhir_mappings.plan_model import (
     AgendaOutcome,
@@ -18,16 +19,12 @@ from fhir_mappings.plan_model import (
     PartneringNote,
     PlanGoal,
     PlanItem,
-    When,
 )
-from fhir_mappings.questionnaire import LEARNING_PREFERENCES_DISPLAY, PARTNERING_STYLES
 from smart_app.core.validation import InvalidRequest
 from smart_app.visit.agenda import AgendaItem
 from smart_app.visit.drafts import DraftKey
 
 SOMETHING_ELSE = "Is there something else you want to address today?"
-MAX_ITEMS = 50
-LIMITS = {"text": 1000, "owner": 200, "follow_up": 2000, "note": 4000, "added": 1000}
 
 
 class OpenItemsRemain(Exception):
@@ -50,38 +47,27 @@ class PlanRequest:
     something_else_added: tuple[str, ...]
 
 
-def plan_id_for(key: DraftKey) -> str:
-    """The plan's id: the same visit by the same clinician is the same plan (exactly once)."""
-    name = f"flip-plan|{key.iss}|{key.patient}|{key.encounter}|{key.user_ref}"
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-
-
-def parse_plan(body: Any) -> PlanRequest:
-    """Check the plan body; InvalidRequest says what to fix."""
-    if not isinstance(body, dict):
-        raise InvalidRequest('Send the plan as a JSON object: {"items": [...], "goals": [...]}.')
-    asked = body.get("something_else_asked")
-    if not isinstance(asked, bool):
-        raise InvalidRequest(
-            f'Say whether you asked "{SOMETHING_ELSE}" ("something_else_asked": true or false).'
+def parse_plan(body: dict[str, Any]) -> PlanRequest:
+    """The plan body (checked against docs/openapi.yaml) as a PlanRequest; refused if empty."""
+    items = tuple(
+        PlanItem(
+            text=item["text"].strip(),
+            owner=_words(item.get("owner")),
+            when=item.get("when", "now"),
+            due=date.fromisoformat(item["due"]) if item.get("due") else None,
         )
-    items = tuple(_item(i, value) for i, value in enumerate(_list(body, "items")))
-    goals = tuple(
-        PlanGoal(text=cast(str, _text(g, "text", f"goals[{i}].text", required=True)))
-        for i, g in enumerate(_list(body, "goals"))
+        for item in body.get("items", [])
     )
-    follow_up = _text(body, "follow_up", "follow_up", limit=LIMITS["follow_up"])
-    note = _note(body.get("partnering_note"))
-    added = tuple(
-        cast(str, _text({"t": t}, "t", f"something_else_added[{i}]", required=True))
-        for i, t in enumerate(_list(body, "something_else_added"))
-    )
+    goals = tuple(PlanGoal(text=goal["text"].strip()) for goal in body.get("goals", []))
+    follow_up = _words(body.get("follow_up"))
+    note = _note(body.get("partnering_note") or {})
+    added = tuple(text.strip() for text in body.get("something_else_added", []))
     if not (items or goals or follow_up or note):
         raise InvalidRequest(
             "The plan is empty: add at least one agreed item, a goal, a follow-up or the "
             "partnering note."
         )
-    return PlanRequest(items, goals, follow_up, note, asked, added)
+    return PlanRequest(items, goals, follow_up, note, body["something_else_asked"], added)
 
 
 def check_closed(agenda: list[AgendaItem]) -> None:
@@ -100,7 +86,7 @@ def agreed_plan(
 ) -> AgreedPlan:
     """The AgreedPlan to write for this visit."""
     return AgreedPlan(
-        plan_id=plan_id_for(key),
+        plan_id=key.plan_id,
         patient_id=key.patient,
         encounter_id=key.encounter or None,
         practitioner_ref=key.user_ref,
@@ -109,7 +95,13 @@ def agreed_plan(
         follow_up=request.follow_up,
         partnering_note=request.partnering_note,
         outcomes=tuple(
-            AgendaOutcome(text=i.text, source=i.source, status=i.status, reason=i.reason)
+            AgendaOutcome(
+                text=i.text,
+                source=i.source,
+                status=i.status,
+                reason=i.reason,
+                care_team_only=i.care_team_only,
+            )
             for i in agenda
             if i.status != "open"
         ),
@@ -120,78 +112,17 @@ def agreed_plan(
     )
 
 
-def _item(index: int, value: Any) -> PlanItem:
-    where = f"items[{index}]"
-    if not isinstance(value, dict):
-        raise InvalidRequest(f'{where} must be an object: {{"text", "owner", "when", "due"}}.')
-    when = value.get("when", "now")
-    if when not in ("now", "later"):
-        raise InvalidRequest(f'{where}.when must be "now" or "later".')
-    due = value.get("due")
-    due_date = None
-    if due not in (None, ""):
-        try:
-            due_date = date.fromisoformat(str(due))
-        except ValueError as exc:
-            raise InvalidRequest(f"{where}.due must be a date like 2026-12-31.") from exc
-    return PlanItem(
-        text=cast(str, _text(value, "text", f"{where}.text", required=True)),
-        owner=_text(value, "owner", f"{where}.owner", limit=LIMITS["owner"]),
-        when=cast(When, when),
-        due=due_date,
-    )
-
-
-def _note(value: Any) -> PartneringNote | None:
-    if value in (None, {}):
-        return None
-    if not isinstance(value, dict):
-        raise InvalidRequest(
-            '"partnering_note" must be an object: {"style", "learning_preferences", "text"}.'
-        )
+def _note(value: dict[str, Any]) -> PartneringNote | None:
     style = value.get("style") or None
-    if style is not None and style not in PARTNERING_STYLES:
-        raise InvalidRequest(
-            f"partnering_note.style must be one of {', '.join(PARTNERING_STYLES)}."
-        )
-    learning = value.get("learning_preferences") or []
-    if not isinstance(learning, list) or any(
-        p not in LEARNING_PREFERENCES_DISPLAY for p in learning
-    ):
-        raise InvalidRequest(
-            "partnering_note.learning_preferences must list codes of "
-            f"{', '.join(LEARNING_PREFERENCES_DISPLAY)}."
-        )
-    text = _text(value, "text", "partnering_note.text", limit=LIMITS["note"])
+    learning = tuple(value.get("learning_preferences", ()))
+    text = _words(value.get("text"))
     if not (style or learning or text):
         return None
-    return PartneringNote(style=style, learning_preferences=tuple(learning), text=text)
+    return PartneringNote(style=style, learning_preferences=learning, text=text)
 
 
-def _list(body: dict[str, Any], name: str) -> list[Any]:
-    value = body.get(name) or []
-    if not isinstance(value, list):
-        raise InvalidRequest(f'"{name}" must be a list.')
-    if len(value) > MAX_ITEMS:
-        raise InvalidRequest(f'"{name}" has {len(value)} entries; the limit is {MAX_ITEMS}.')
-    return value
-
-
-def _text(
-    value: dict[str, Any],
-    name: str,
-    where: str,
-    *,
-    required: bool = False,
-    limit: int = LIMITS["text"],
-) -> str | None:
-    raw = value.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            raise InvalidRequest(f"{where} is required.")
+def _words(value: str | None) -> str | None:
+    # Optional text: spaces alone say nothing.
+    if value is None:
         return None
-    if not isinstance(raw, str):
-        raise InvalidRequest(f"{where} must be text.")
-    if len(raw) > limit:
-        raise InvalidRequest(f"{where} is {len(raw)} characters; the limit is {limit}.")
-    return raw.strip()
+    return value.strip() or None

@@ -34,7 +34,11 @@ def api_writeback() -> tuple[Response, int]:
     """What of the plan is saved to the chart (with ids), pending, or failed (and why)."""
     status = service(Closing).writeback(g.launch)
     if status is None:
-        body = {"error": "no_plan", "message": "No plan was finished for this visit yet."}
+        body = {
+            "error": "no_plan",
+            "message": "No plan was finished for this visit yet.",
+            "advice": "Finish the plan first; its write-back status shows here after.",
+        }
         return jsonify(body), 404
     return jsonify(status.to_json()), 200
 

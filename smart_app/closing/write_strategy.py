@@ -10,16 +10,14 @@ https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_mappings.writeback import WriteOptions
+from launch.capabilities import scopes_permit
 from launch.fhir_errors import FhirFatalError
 from launch.registrations import Registration
-
-_SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(\?.*)?$")
 
 
 class WritebackImpossible(FhirFatalError):
@@ -104,16 +102,7 @@ def server_writes(statement: Mapping[str, Any]) -> ServerWrites:
 
 def scopes_permit_create(scopes: Iterable[str], resource_type: str) -> bool:
     """True when a SMART v1 (`.write`, `.*`) or v2 (`.c`, `.cruds`) scope grants create."""
-    for scope in scopes:
-        match = _SCOPE.match(scope)
-        if match is None or match[2] not in ("*", resource_type):
-            continue
-        permission = match[3]
-        if permission in ("write", "*"):
-            return True
-        if re.fullmatch(r"c?r?u?d?s?", permission) and "c" in permission:
-            return True
-    return False
+    return scopes_permit(scopes, resource_type, "c")
 
 
 def decide_strategy(

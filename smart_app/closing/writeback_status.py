@@ -1,8 +1,7 @@
-"""What the page shows of a plan's write-back, and how long the outbox waits to retry."""
+"""What the page shows of a plan's write-back."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ class ResourceStatus:
     status: str
     id: str | None
     message: str | None
+    action: str | None = None  # in an amendment: created | updated | replaced | unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,10 @@ class WritebackStatus:
     attempts: int
     next_attempt_at: datetime | None
     message: str | None = None
+    version: int = 1  # finishing again after an edit makes the next version
+    queued: bool = False  # an edit waits for this version to end
+    # Each earlier version: {"version", "state", "finished_at", "ended_at", "resources"}.
+    history: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The status as the API returns it."""
@@ -42,22 +46,14 @@ class WritebackStatus:
                     "status": r.status,
                     "id": r.id,
                     "message": r.message,
+                    "action": r.action,
                 }
                 for r in self.resources
             ],
             "attempts": self.attempts,
             "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
             "message": self.message,
+            "version": self.version,
+            "queued": self.queued,
+            "history": list(self.history),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^n))."""
-
-    base_s: float
-    cap_s: float
-
-    def delay(self, attempts: int, rng: random.Random) -> float:
-        """Seconds to wait after the `attempts`-th failed attempt."""
-        return rng.uniform(0, min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1)))

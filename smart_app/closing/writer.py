@@ -71,9 +71,9 @@ def write_plan(
             if write.full_url in written or _status(writes, write.key) == NOT_TAKEN:
                 continue
             resource = resolve_references(write.resource, written)
-            reference = _create_optional(gateway, strategy, resource, write.if_none_exist)
+            reference = create_optional(gateway, strategy, resource, write.if_none_exist)
             if reference is None:
-                record(write.key, status=NOT_TAKEN, id=None, message=_not_taken(resource))
+                record(write.key, status=NOT_TAKEN, id=None, message=not_taken(resource))
                 continue
             record(write.key, status="written", id=reference, message=None)
             written[write.full_url] = reference
@@ -139,16 +139,16 @@ def _write_provenances(
             record(key, status="written", id=reference, message=None)
         return
     for key, resource, target in provenances:
-        created = _create_optional(gateway, strategy, resource, f"target={target}")
+        created = create_optional(gateway, strategy, resource, f"target={target}")
         if created is None:
-            record(key, status=NOT_TAKEN, id=None, message=_not_taken(resource))
+            record(key, status=NOT_TAKEN, id=None, message=not_taken(resource))
         else:
             record(key, status="written", id=created, message=None)
 
 
-def _create_optional(
+def create_optional(
     gateway: FhirGateway, strategy: WriteStrategy, resource: dict[str, Any], query: str | None
-) -> str | None:
+) -> str | None:  # used by amending.py too
     """Create `resource`; None when the EHR refuses a resource Flip can live without."""
     try:
         return _create(gateway, strategy, resource, query)
@@ -160,7 +160,7 @@ def _create_optional(
         raise
 
 
-def _not_taken(resource: Mapping[str, Any]) -> str:
+def not_taken(resource: Mapping[str, Any]) -> str:
     return f"The EHR does not take this {resource['resourceType']}; the plan is saved without it."
 
 
@@ -256,7 +256,9 @@ def plan_from_json(value: Mapping[str, Any]) -> AgreedPlan:
         if note
         else None,
         outcomes=tuple(
-            AgendaOutcome(o["text"], o["source"], o["status"], o.get("reason"))
+            AgendaOutcome(
+                o["text"], o["source"], o["status"], o.get("reason"), bool(o.get("care_team_only"))
+            )
             for o in value.get("outcomes") or ()
         ),
         something_else_asked=bool(value.get("something_else_asked")),

@@ -22,6 +22,7 @@ def ago(moment: datetime | None, now: datetime) -> str:
 ORIGIN_LABELS = {
     "last-plan-activity": "from the last plan",
     "last-plan-goal": "goal from the last plan",
+    "last-plan-deferred": "deferred at the last visit",
     "encounter-reason": "booked reason",
     "appointment-reason": "booked reason",
 }

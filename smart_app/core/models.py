@@ -53,7 +53,14 @@ class LaunchSession(Base):
     patient: Mapped[FhirId]
     sealed_context: Mapped[str] = mapped_column(Text)
     sealed_tokens: Mapped[str] = mapped_column(Text)
+    # The browser that completed the launch, proven on every request: by its partitioned
+    # cookie, or (where the frame keeps no cookie) by its tab's secret in sessionStorage.
     browser_hash: Mapped[str | None] = mapped_column(String(64))
+    tab_binding_hash: Mapped[str | None] = mapped_column(String(64))
+    # Handed to the patient on the clinic's tablet: "tablet" while they answer, "ended"
+    # once handed back; None for the clinician's own launch. `answerer` is whose turn it is.
+    handover: Mapped[str | None] = mapped_column(String(16))
+    answerer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[Timestamp]
     expires_at: Mapped[Timestamp] = mapped_column(index=True)
 
@@ -93,7 +100,49 @@ class OutboxEntry(Base):
     strategy: Mapped[str | None] = mapped_column(Text)  # WriteStrategy JSON; None: not yet
     sealed_plan: Mapped[str] = mapped_column(Text)
     sealed_writes: Mapped[str] = mapped_column(Text)
+    # Finishing again after an edit makes a new version (smart_app/closing/versions.py):
+    # `previous` holds what the last version wrote (ids and content digests, no words),
+    # `sealed_queued` an edit made while a version is still on its way, `history` each
+    # earlier version's outcome (states, times, resource ids).
+    version: Mapped[int] = mapped_column(default=1)
+    previous: Mapped[str | None] = mapped_column(Text)
+    sealed_queued: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[str] = mapped_column(Text, default="[]")
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending | written | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[Timestamp] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # kind and status, no PHI
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+class PrevisitResponse(Base):
+    """One person's pre-visit answers for one visit, kept by Flip and sent to the chart.
+
+    Every submitted response is kept here whether or not the EHR takes it, so the answers
+    reach the visit on any EHR. The answers and the QuestionnaireResponse are sealed; the
+    rest is ids, states and times. Sending again changes this row: never a second one.
+    """
+
+    __tablename__ = "previsit_response"
+    __table_args__ = (UniqueConstraint("iss", "patient", "author", "visit_key"),)
+
+    id: Mapped[IntPk]
+    response_key: Mapped[str] = mapped_column(String(64), unique=True)  # in the identifier
+    iss: Mapped[str] = mapped_column(String(500))
+    patient: Mapped[FhirId] = mapped_column(index=True)
+    author: Mapped[str] = mapped_column(String(200))  # Patient/1 or RelatedPerson/2
+    visit_key: Mapped[str] = mapped_column(String(100))  # Appointment/7, or "next"
+    launch_hash: Mapped[str] = mapped_column(String(64))  # whose tokens write it
+    granted_scopes: Mapped[str] = mapped_column(Text, default="")
+    sealed_answers: Mapped[str] = mapped_column(Text)  # FormAnswers JSON
+    sealed_response: Mapped[str] = mapped_column(Text)  # the QuestionnaireResponse JSON
+    ehr_id: Mapped[str | None] = mapped_column(String(64))  # once the EHR took it
+    # pending (on its way) | sent (the EHR confirmed) | kept (the EHR takes no such write)
+    # | refused (the EHR said no): in every state the answers stay here.
+    state: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[Timestamp] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(String(200))  # kind and status, no PHI

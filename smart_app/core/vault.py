@@ -1,13 +1,18 @@
-"""Secrets at rest: tokens and launch state sealed with Fernet; ids stored as hashes."""
+"""Secrets at rest: tokens and launch state sealed with Fernet; ids stored as hashes.
+
+The encryption setting holds several keys, newest first (MultiFernet): the newest seals,
+every one opens, so a key can be rotated without a moment when stored rows break.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class SealBroken(Exception):
@@ -17,8 +22,9 @@ class SealBroken(Exception):
 class Vault:
     """Encrypts JSON values and derives per-launch secrets from the app's keys."""
 
-    def __init__(self, encryption_key: str, signing_key: str) -> None:
-        self._fernet = Fernet(encryption_key.encode())
+    def __init__(self, encryption_keys: str | Sequence[str], signing_key: str) -> None:
+        keys = split_keys(encryption_keys) if isinstance(encryption_keys, str) else encryption_keys
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
         self._signing_key = signing_key.encode()
 
     def seal(self, value: Any) -> str:
@@ -32,6 +38,13 @@ class Vault:
         except InvalidToken as exc:
             raise SealBroken("sealed value cannot be opened") from exc
 
+    def reseal(self, sealed: str) -> str:
+        """The same value sealed with the newest key (SealBroken when no key opens it)."""
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken as exc:
+            raise SealBroken("sealed value cannot be opened") from exc
+
     def api_token(self, launch_id: str) -> str:
         """The per-page secret a launch's API calls must carry (X-Flip-Launch)."""
         return hmac.new(self._signing_key, f"api:{launch_id}".encode(), hashlib.sha256).hexdigest()
@@ -39,6 +52,11 @@ class Vault:
     def check_api_token(self, launch_id: str, token: str | None) -> bool:
         """True when `token` is this launch's API token."""
         return token is not None and hmac.compare_digest(self.api_token(launch_id), token)
+
+
+def split_keys(setting: str) -> list[str]:
+    """The keys of FLIP_TOKEN_ENCRYPTION_KEY: comma-separated, newest first."""
+    return [key.strip() for key in setting.split(",") if key.strip()]
 
 
 def digest(value: str) -> str:

@@ -1,13 +1,16 @@
 """Launch sessions: start a SMART launch, complete it, and open it on each request.
 
 Flip runs cross-site inside the EHR's frame, where browsers may block third-party
-cookies. So a launch lives in the URL (`/l/<launch id>/...`, an unguessable id), API
-calls carry a per-page secret, and a partitioned cookie is an extra binding where the
-browser sends it. Tokens stay in the database, sealed; the browser never sees them.
+cookies. So a launch lives in the URL (`/l/<launch id>/...`, an unguessable id), and it
+serves only the browser that completed it: that browser proves itself on every request
+with its partitioned cookie or, where the frame keeps no cookie, with the secret its tab
+keeps in sessionStorage (session/binding.py). The URL alone opens nothing. Tokens stay
+in the database, sealed; the browser never sees them.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 from dataclasses import asdict, dataclass
@@ -38,6 +41,15 @@ class LaunchNotFound(LaunchError):
     advice = "This Flip session has ended. Open Flip again from the patient's chart."
 
 
+class LaunchNotProven(LaunchNotFound):
+    """The request proves neither the cookie nor the tab of the browser that completed it."""
+
+    advice = (
+        "This Flip page belongs to another browser or tab. Open Flip again from the "
+        "patient's chart."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StartedLaunch:
     """Where to send the browser, and the secret it keeps in sessionStorage."""
@@ -54,6 +66,8 @@ class OpenLaunch:
     launch_id: str
     context: LaunchContext
     tokens: StoredTokens
+    handover: str | None = None  # tablet | ended, once handed to the patient (handover.py)
+    answerer: str | None = None  # whose turn it is on the tablet
 
 
 class LaunchService:
@@ -114,7 +128,7 @@ class LaunchService:
             self._discard_pending(params.get("state", ""))
             metrics.count_refused_launch(params["error"])
             self.client.complete(None, params)
-        pending = self._take_pending(
+        pending, by_cookie = self._take_pending(
             params.get("state", ""), browser_id=browser_id, binding=binding
         )
         try:
@@ -134,7 +148,8 @@ class LaunchService:
                     patient=completed.context.patient,
                     sealed_context=self.vault.seal(_context_json(completed.context)),
                     sealed_tokens=self.vault.seal(asdict(completed.tokens)),
-                    browser_hash=digest(browser_id) if browser_id else None,
+                    browser_hash=digest(browser_id) if by_cookie and browser_id else None,
+                    tab_binding_hash=None if by_cookie or not binding else digest(binding),
                     created_at=_now(),
                     expires_at=_now() + LAUNCH_LIFETIME,
                 )
@@ -142,18 +157,32 @@ class LaunchService:
         metrics.count_launch("completed")
         return launch_id
 
-    def open(self, launch_id: str, *, browser_id: str | None) -> OpenLaunch:
-        """The launch behind `launch_id`, or LaunchNotFound."""
+    def open(
+        self,
+        launch_id: str,
+        *,
+        browser_id: str | None,
+        tab_binding: str | None,
+        require_browser: bool = True,
+    ) -> OpenLaunch:
+        """The launch behind `launch_id` for the browser that completed it.
+
+        LaunchNotFound when it is unknown or expired; LaunchNotProven when the request
+        carries neither that browser's cookie nor its tab's binding.
+        """
         with db.session() as session:
             row = session.get(LaunchSession, digest(launch_id))
             if row is None or _aware(row.expires_at) <= _now():
                 raise LaunchNotFound("unknown or expired launch")
-            # Where the browser sent a cookie at launch, a different cookie means another
-            # browser holds this URL; no cookie at all is a frame with cookies blocked.
-            if row.browser_hash and browser_id and row.browser_hash != digest(browser_id):
-                raise LaunchNotFound("launch opened from another browser")
+            proven = _proves(row.browser_hash, browser_id) or _proves(
+                row.tab_binding_hash, tab_binding
+            )
+            if require_browser and not proven:
+                raise LaunchNotProven("neither the browser's cookie nor its tab's binding")
             context = _context_from_json(self.vault.open(row.sealed_context))
-        return OpenLaunch(launch_id, context, StoredTokens(self, launch_id, context.iss))
+            handover, answerer = row.handover, row.answerer
+        tokens = StoredTokens(self, launch_id, context.iss)
+        return OpenLaunch(launch_id, context, tokens, handover, answerer)
 
     def _discard_pending(self, state: str) -> None:
         with db.session() as session:
@@ -161,7 +190,8 @@ class LaunchService:
 
     def _take_pending(
         self, state: str, *, browser_id: str | None, binding: str | None
-    ) -> PendingAuthorization | None:
+    ) -> tuple[PendingAuthorization, bool]:
+        """The pending authorization (used once), and whether the cookie proved the browser."""
         with db.session() as session:
             session.execute(
                 delete(PendingLaunch).where(
@@ -172,14 +202,12 @@ class LaunchService:
             if row is None:
                 metrics.count_launch("state_unknown")
                 raise StateMismatch("unknown or already used state")
-            bound = (browser_id is not None and row.browser_hash == digest(browser_id)) or (
-                binding is not None and row.binding_hash == digest(binding)
-            )
-            if not bound:
+            by_cookie = _proves(row.browser_hash, browser_id)
+            if not (by_cookie or _proves(row.binding_hash, binding)):
                 metrics.count_launch("state_other_browser")
                 raise StateMismatch("state presented by another browser")
             session.delete(row)  # single use
-            return PendingAuthorization(**self.vault.open(row.sealed))
+            return PendingAuthorization(**self.vault.open(row.sealed)), by_cookie
 
     def lock_for(self, launch_id: str) -> threading.Lock:
         """The lock that serialises token refreshes of one launch in this process."""
@@ -261,6 +289,13 @@ def _context_from_json(value: dict[str, Any]) -> LaunchContext:
             "fhir_context": tuple(value["fhir_context"]),
             "granted_scopes": frozenset(value["granted_scopes"]),
         }
+    )
+
+
+def _proves(stored_hash: str | None, presented: str | None) -> bool:
+    """Whether a presented secret matches the hash kept for it (and both exist)."""
+    return bool(stored_hash and presented) and hmac.compare_digest(
+        stored_hash or "", digest(presented or "")
     )
 
 

@@ -8,10 +8,14 @@ A Practitioner or PractitionerRole gets the clinician's visit; a Patient or Rela
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from launch.context import LaunchContext
 from launch.errors import LaunchError
+from smart_app.session.handover import ENDED, TABLET
+
+if TYPE_CHECKING:
+    from smart_app.session.launches import OpenLaunch
 
 Role = Literal["clinician", "patient", "family"]
 
@@ -52,7 +56,54 @@ def role_of(context: LaunchContext) -> Role:
     return role
 
 
-def require_clinician(context: LaunchContext) -> None:
-    """Refuse a launch whose signed-in user is not a clinician."""
-    if role_of(context) != "clinician":
+class HandedToPatient(LaunchError):
+    """The launch was handed to the patient on the tablet: the visit stays out of reach."""
+
+    advice = (
+        "This screen is for your answers only. When you are done, please hand the tablet "
+        "back to your care team."
+    )
+
+
+class HandedBack(LaunchError):
+    """The tablet's turn is over: the launch shows nothing more."""
+
+    advice = "Thank you. Please hand the tablet back to your care team."
+
+
+def require_clinician(opened: OpenLaunch) -> None:
+    """Refuse a launch whose signed-in user is not a clinician, or one handed to the patient."""
+    if opened.handover == ENDED:
+        raise HandedBack("The answers on this tablet are done.")
+    if opened.handover == TABLET:
+        raise HandedToPatient("This Flip was handed to the patient.")
+    if role_of(opened.context) != "clinician":
         raise NotForThisUser("This page is for the care team only.")
+
+
+class ForPatientsAndFamilies(LaunchError):
+    """A clinician reached the pre-visit form, which is for the patient and their family."""
+
+    advice = (
+        "The pre-visit form is for the patient and their family: open the visit from the "
+        "patient's chart instead."
+    )
+
+
+def require_patient_or_family(opened: OpenLaunch) -> None:
+    """Refuse a launch that is not the patient's or a related person's, nor handed to them
+    on the tablet."""
+    if opened.handover == ENDED:
+        raise HandedBack("The answers on this tablet are done.")
+    if role_of(opened.context) == "clinician" and opened.handover != TABLET:
+        raise ForPatientsAndFamilies("This form is for the patient and their family.")
+
+
+def landing_endpoint(context: LaunchContext) -> str:
+    """Where a completed launch lands: the pre-visit form for a patient or parent, else
+    the clinician's visit (which explains a missing `fhirUser` itself)."""
+    try:
+        role = role_of(context)
+    except UserUnknown:
+        return "visit.page"
+    return "previsit.form" if role in ("patient", "family") else "visit.page"

@@ -7,8 +7,9 @@ import secrets
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from smart_app.core.registry import service
-from smart_app.session.binding import BROWSER_COOKIE
+from smart_app.session.binding import BROWSER_COOKIE, posted_from_flip
 from smart_app.session.launches import LaunchService
+from smart_app.session.roles import landing_endpoint
 
 bp = Blueprint(
     "session",
@@ -43,15 +44,22 @@ def start() -> Response:
 @bp.route("/callback", methods=["GET", "POST"])
 def callback() -> Response:
     """Finish the launch: the cookie or the tab's sessionStorage proves the browser."""
-    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    posted = request.method == "POST"
+    params = {k: v for k, v in (request.form if posted else request.args).items()}
+    # The binding comes only from this tab's sessionStorage, posted by Flip's own page:
+    # one in a link, or posted by another site, would complete a stranger's launch here.
+    binding = params.pop("binding", None) if posted and posted_from_flip() else None
+    params.pop("binding", None)
     browser_id = request.cookies.get(BROWSER_COOKIE)
     launches = service(LaunchService)
-    if request.method == "GET" and launches.needs_tab_binding(params, browser_id):
+    if not posted and launches.needs_tab_binding(params, browser_id):
         # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("session/launch_callback.html", params=params))
-    binding = params.pop("binding", None)
     launch_id = launches.finish(params, browser_id=browser_id, binding=binding)
-    return redirect(url_for("visit.page", launch_id=launch_id), code=303)  # type: ignore[return-value]
+    # By role: a patient or parent lands on the pre-visit form, a clinician on the visit.
+    opened = launches.open(launch_id, browser_id=None, tab_binding=None, require_browser=False)
+    landing = landing_endpoint(opened.context)
+    return redirect(url_for(landing, launch_id=launch_id), code=303)  # type: ignore[return-value]
 
 
 def _remember_browser(response: Response, browser_id: str) -> None:

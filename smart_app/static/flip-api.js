@@ -11,7 +11,11 @@
   function send(method, path, body) {
     return fetch(meta("flip-api-base") + path, {
       method: method,
-      headers: { "Content-Type": "application/json", "X-Flip-Launch": meta("flip-launch-token") },
+      headers: {
+        "Content-Type": "application/json",
+        "X-Flip-Launch": meta("flip-launch-token"),
+        "X-Flip-Tab": window.FlipTab ? window.FlipTab.binding() : "",
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {

@@ -1,15 +1,16 @@
-"""The agenda API's input checks and JSON shapes (docs/openapi.yaml describes them)."""
+"""The agenda API's bodies as the draft keeps them, and its JSON answers.
+
+Bodies arrive checked against docs/openapi.yaml (smart_app/core/request_schemas.py): what
+is left here is what only the agenda can tell, such as whether an item id is on it.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from smart_app.core.validation import InvalidRequest
 from smart_app.visit.agenda import (
-    SOURCES,
-    STATUSES,
     AddedItem,
     AgendaItem,
     Draft,
@@ -20,55 +21,31 @@ from smart_app.visit.agenda import (
 from smart_app.visit.drafts import SavedDraft
 from smart_app.visit.reader import Visit
 
-MAX_TEXT = 1000  # characters of an item someone typed
-MAX_REASON = 500
-# Item ids carry FHIR ids, which may hold "." (https://hl7.org/fhir/R4/datatypes.html#id).
-_ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
-
 
 def parse_agenda_update(
-    body: Any, known: set[str] | None = None
+    body: dict[str, Any],
 ) -> tuple[list[str] | None, dict[str, tuple[Status, str | None]]]:
-    """`{"order": [ids], "statuses": {id: {"status", "reason"}}}`, checked."""
-    if not isinstance(body, dict):
-        raise InvalidRequest('Send a JSON object: {"order": [...], "statuses": {...}}.')
-    order = body.get("order")
-    if order is not None:
-        if not isinstance(order, list) or not all(isinstance(i, str) for i in order):
-            raise InvalidRequest('"order" must be a list of item ids.')
-        if len(set(order)) != len(order):
-            raise InvalidRequest('"order" lists an item twice.')
-        _check_ids(order, known)
-    raw = body.get("statuses", {})
-    if not isinstance(raw, dict):
-        raise InvalidRequest('"statuses" must map item ids to {"status": ..., "reason": ...}.')
-    _check_ids(list(raw), known)
-    statuses: dict[str, tuple[Status, str | None]] = {}
-    for item_id, value in raw.items():
-        status = value.get("status") if isinstance(value, dict) else None
-        if status not in STATUSES:
-            raise InvalidRequest(f"Status of {item_id} must be one of {', '.join(STATUSES)}.")
-        reason = _text(value.get("reason"), "reason", MAX_REASON, required=status == "deferred")
-        statuses[item_id] = (cast(Status, status), reason if status == "deferred" else None)
-    return order, statuses
+    """`{"order": [ids], "statuses": {id: {"status", "reason"}}}` as the draft keeps it."""
+    statuses: dict[str, tuple[Status, str | None]] = {
+        item_id: (value["status"], _reason(value))
+        for item_id, value in body.get("statuses", {}).items()
+    }
+    return body.get("order"), statuses
 
 
-def parse_new_item(body: Any) -> tuple[str, Source]:
-    """`{"text": "...", "source": "clinician" | "patient" | "family"}`, checked."""
-    if not isinstance(body, dict):
-        raise InvalidRequest('Send a JSON object: {"text": "...", "source": "clinician"}.')
-    text = _text(body.get("text"), "text", MAX_TEXT, required=True)
-    source = body.get("source", "clinician")
-    if source not in SOURCES:
-        raise InvalidRequest(f'"source" must be one of {", ".join(SOURCES)}.')
-    return cast(str, text), cast(Source, source)
+def _reason(change: dict[str, Any]) -> str | None:
+    # Only a deferral keeps its reason (the schema asks for one there).
+    return str(change["reason"]).strip() if change["status"] == "deferred" else None
 
 
-def parse_merge(body: Any, agenda: list[AgendaItem]) -> tuple[str, str]:
-    """`{"item": clinician item id, "into": patient or family item id}`, checked."""
-    if not isinstance(body, dict):
-        raise InvalidRequest('Send a JSON object: {"item": "...", "into": "..."}.')
-    item, into = _find(agenda, body.get("item")), _find(agenda, body.get("into"))
+def parse_new_item(body: dict[str, Any]) -> tuple[str, Source]:
+    """`{"text": "...", "source": "clinician" | "patient" | "family"}` as the draft keeps it."""
+    return body["text"].strip(), body.get("source", "clinician")
+
+
+def parse_merge(body: dict[str, Any], agenda: list[AgendaItem]) -> tuple[str, str]:
+    """`{"item": clinician item id, "into": patient or family item id}`, both on the agenda."""
+    item, into = _find(agenda, body["item"]), _find(agenda, body["into"])
     if item.source != "clinician" and not any(item.id == m.id for m in _merged(agenda)):
         raise InvalidRequest("Only a clinician item can be merged into another item.")
     if into.source == "clinician":
@@ -76,13 +53,12 @@ def parse_merge(body: Any, agenda: list[AgendaItem]) -> tuple[str, str]:
     return item.id, into.id
 
 
-def parse_split(body: Any, agenda: list[AgendaItem]) -> str:
-    """`{"item": id of a merged clinician item}`, checked."""
-    item_id = body.get("item") if isinstance(body, dict) else None
-    merged = {m.id for m in _merged(agenda)}
-    if item_id not in merged:
-        raise InvalidRequest('"item" must be a clinician item that is merged into another.')
-    return cast(str, item_id)
+def parse_split(body: dict[str, Any], agenda: list[AgendaItem]) -> str:
+    """`{"item": id of a merged clinician item}`, merged on this agenda."""
+    item_id: str = body["item"]
+    if item_id not in {m.id for m in _merged(agenda)}:
+        raise InvalidRequest("item: must be a clinician item that is merged into another.")
+    return item_id
 
 
 def merged(draft: Draft, item: str, into: str) -> Draft:
@@ -178,25 +154,7 @@ def _find(agenda: list[AgendaItem], item_id: Any) -> AgendaItem:
     for item in [*agenda, *_merged(agenda)]:
         if item.id == item_id:
             return item
-    raise InvalidRequest(f"No agenda item {str(item_id)[:80]!r} in this visit.")
-
-
-def _check_ids(ids: list[str], known: set[str] | None) -> None:
-    bad = [i for i in ids if not _ITEM_ID.match(i) or (known is not None and i not in known)]
-    if bad:
-        raise InvalidRequest(f"Unknown agenda item ids: {', '.join(b[:80] for b in bad[:5])}.")
-
-
-def _text(value: Any, name: str, limit: int, *, required: bool) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidRequest(f'"{name}" is required.')
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f'"{name}" must be text.')
-    if len(value) > limit:
-        raise InvalidRequest(f'"{name}" is {len(value)} characters; the limit is {limit}.')
-    return value.strip()
+    raise InvalidRequest(f"No agenda item {item_id!r} in this visit.")
 
 
 def _iso(value: Any) -> str | None:

@@ -2,11 +2,17 @@
 
 Each change is a read-modify-write under a row lock, so two tabs editing the same visit
 never lose each other's added items. Drafts hold what clinicians typed: sealed at rest.
+
+A draft no configured key opens (sealed under a key since dropped) is not a dead end: the
+visit opens from the chart alone, says the saved draft could not be opened, and the next
+change starts a fresh draft in its place.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,8 +23,20 @@ from sqlalchemy.exc import IntegrityError
 
 from smart_app.core.db import db
 from smart_app.core.models import VisitDraft
-from smart_app.core.vault import Vault
+from smart_app.core.validation import InvalidRequest
+from smart_app.core.vault import SealBroken, Vault
 from smart_app.visit.agenda import AddedItem, Draft, Source, Status
+
+log = logging.getLogger(__name__)
+
+# A draft's caps, so one visit's draft stays small enough to open fast: items added during
+# the visit (each at most 2000 characters, docs/openapi.yaml), and statuses kept.
+MAX_ADDED_ITEMS = 100
+MAX_STATUSES = 500
+
+
+class DraftFull(InvalidRequest):
+    """The change would take the draft past one of its caps; nothing is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,13 @@ class DraftKey:
     encounter: str
     user_ref: str
 
+    @property
+    def plan_id(self) -> str:
+        """The plan's id: the same visit by the same clinician is the same plan (exactly
+        once); the next visit reads the chart without it (`read_visit`'s `own_plan_id`)."""
+        name = f"flip-plan|{self.iss}|{self.patient}|{self.encounter}|{self.user_ref}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
 
 @dataclass(frozen=True, slots=True)
 class SavedDraft:
@@ -38,6 +63,8 @@ class SavedDraft:
     draft: Draft
     version: int
     updated_at: datetime | None
+    # The stored draft could not be opened (no configured key fits): `draft` is empty.
+    unreadable: bool = False
 
 
 class DraftStore:
@@ -52,9 +79,12 @@ class DraftStore:
             row = session.scalars(_query(key)).first()
             if row is None:
                 return SavedDraft(Draft(), 0, None)
-            return SavedDraft(
-                _from_json(self._vault.open(row.sealed_state)), row.version, row.updated_at
-            )
+            try:
+                draft = _from_json(self._vault.open(row.sealed_state))
+            except SealBroken:
+                log.warning("draft %d cannot be opened with the configured keys", row.id)
+                return SavedDraft(Draft(), row.version, row.updated_at, unreadable=True)
+            return SavedDraft(draft, row.version, row.updated_at)
 
     def change(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
         """Apply `edit` to the current draft atomically and save the result."""
@@ -69,7 +99,7 @@ class DraftStore:
         with db.write_locked_session() as session:
             row = session.scalars(_query(key).with_for_update()).first()
             now = datetime.now(UTC)
-            current = _from_json(self._vault.open(row.sealed_state)) if row else Draft()
+            current = self._open(row) if row else Draft()
             changed = edit(current)
             sealed = self._vault.seal(_to_json(changed))
             if row is None:
@@ -90,6 +120,15 @@ class DraftStore:
                 row.updated_at = now
             return SavedDraft(changed, row.version, now)
 
+    def _open(self, row: VisitDraft) -> Draft:
+        try:
+            return _from_json(self._vault.open(row.sealed_state))
+        except SealBroken:
+            # The page already said the saved draft could not be opened: this change is
+            # the first of a fresh one (no key Flip has can ever read the old one).
+            log.warning("draft %d cannot be opened; a fresh draft replaces it", row.id)
+            return Draft()
+
 
 def new_item_id() -> str:
     """An id for an item added during the visit."""
@@ -97,7 +136,12 @@ def new_item_id() -> str:
 
 
 def with_added(draft: Draft, text: str, source: Source) -> tuple[Draft, AddedItem]:
-    """The draft with one more item, and that item."""
+    """The draft with one more item, and that item; DraftFull past MAX_ADDED_ITEMS."""
+    if len(draft.added) >= MAX_ADDED_ITEMS:
+        raise DraftFull(
+            f"This visit's agenda already has {MAX_ADDED_ITEMS} added items, the most Flip "
+            "keeps; this one was not added."
+        )
     item = AddedItem(id=new_item_id(), text=text, source=source, added_at=datetime.now(UTC))
     return replace(draft, added=(*draft.added, item)), item
 
@@ -105,12 +149,14 @@ def with_added(draft: Draft, text: str, source: Source) -> tuple[Draft, AddedIte
 def with_order_and_statuses(
     draft: Draft, order: list[str] | None, statuses: dict[str, tuple[Status, str | None]]
 ) -> Draft:
-    """The draft with a new order (when given) and these statuses set."""
-    return replace(
-        draft,
-        order=tuple(order) if order is not None else draft.order,
-        statuses={**draft.statuses, **statuses},
-    )
+    """The draft with a new order (when given) and these statuses set; DraftFull past caps."""
+    merged = {**draft.statuses, **statuses}
+    if len(merged) > MAX_STATUSES:
+        raise DraftFull(
+            f"This visit's draft would keep the status of {len(merged)} items; the most is "
+            f"{MAX_STATUSES}. Nothing was saved."
+        )
+    return replace(draft, order=tuple(order) if order is not None else draft.order, statuses=merged)
 
 
 def _query(key: DraftKey) -> Any:

@@ -22,6 +22,8 @@ from fhir_mappings.patient import (
     patient_to_summary,
 )
 from fhir_mappings.preference import preference_history
+from fhir_mappings.previsit_form import with_flips_own
+from fhir_mappings.questionnaire import LANGUAGES
 from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
 from fhir_mappings.visit_reading import read_visit
 from launch.capabilities import ServerCapabilities
@@ -43,6 +45,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# The pre-visit responses Flip keeps itself, by (iss, patient): they reach the visit on an
+# EHR that takes no QuestionnaireResponse (the composition root passes the previsit store).
+OwnResponses = Callable[[str, str], list[dict[str, Any]]]
+
+
+def _none_kept(iss: str, patient: str) -> list[dict[str, Any]]:
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
     """What the visit page shows."""
@@ -56,6 +67,30 @@ class Visit:
     agenda: list[AgendaItem]
     draft: SavedDraft
     visit_start: datetime
+    clinic_language: str = "en"
+
+    @property
+    def patient_no_current_concern(self) -> PreVisitAnswers | None:
+        """The patient's own "no current concern": it heads the visit, above the family's."""
+        return next((a for a in self.no_current_concern if not a.is_family), None)
+
+    @property
+    def family_no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
+        """Family members who said they have no current concern."""
+        return tuple(a for a in self.no_current_concern if a.is_family)
+
+    @property
+    def languages(self) -> list[tuple[str, str, bool]]:
+        """Who chose which language, in its own name, and whether it needs an interpreter."""
+        return [
+            (
+                a.author_display,
+                LANGUAGES.get(a.language, a.language),
+                not _same(a.language, self.clinic_language),
+            )
+            for a in self.answers
+            if a.language
+        ]
 
     @property
     def headline(self) -> AgendaItem | None:
@@ -83,6 +118,8 @@ class VisitReader:
     window: timedelta
     clinic_zone: ZoneInfo
     clock: Callable[[], datetime] = _now
+    own_responses: OwnResponses = _none_kept
+    clinic_language: str = "en"
 
     def draft_key(self) -> DraftKey:
         """The key of this launch's draft: same encounter, same user."""
@@ -119,7 +156,9 @@ class VisitReader:
             patient=found["patient"][0],
             encounter=encounter_json,
             appointments=found["appointments"],
-            questionnaire_responses=found["responses"],
+            questionnaire_responses=with_flips_own(
+                found["responses"], self.own_responses(self.context.iss, patient.id)
+            ),
             related_persons=found["related_persons"],
             observations=found["observations"],
             document_references=found["notes"],
@@ -130,6 +169,7 @@ class VisitReader:
             base=self.canonical_base,
             linkid_map=self.registration.linkid_map,
             questionnaire_urls=self.registration.site_questionnaires,
+            own_plan_id=self.draft_key().plan_id,
         )
         key = self.draft_key()
         draft = self.drafts.load(key)
@@ -153,6 +193,7 @@ class VisitReader:
             agenda=build_agenda(inputs, draft.draft),
             draft=draft,
             visit_start=visit_start,
+            clinic_language=self.clinic_language,
         )
 
     def partnering_history(self) -> tuple[PatientSummary, list[PartneringPreference]]:
@@ -183,7 +224,9 @@ class VisitReader:
             patient=patients[0],
             encounter=None,
             appointments=[],
-            questionnaire_responses=responses,
+            questionnaire_responses=with_flips_own(
+                responses, self.own_responses(self.context.iss, patient.id)
+            ),
             related_persons=related,
             observations=[],
             document_references=[],
@@ -274,6 +317,8 @@ class VisitReaders:
     window: timedelta
     clinic_zone: ZoneInfo
     clock: Callable[[], datetime] = _now
+    own_responses: OwnResponses = _none_kept
+    clinic_language: str = "en"
 
     def for_launch(self, opened: OpenLaunch) -> VisitReader:
         """The reader of one launch's visit."""
@@ -287,6 +332,8 @@ class VisitReaders:
             window=self.window,
             clinic_zone=self.clinic_zone,
             clock=self.clock,
+            own_responses=self.own_responses,
+            clinic_language=self.clinic_language,
         )
 
 
@@ -318,6 +365,11 @@ def _visit_start(
                 continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
+
+
+def _same(language: str, other: str) -> bool:
+    # "es-MX" is Spanish: compare the primary language subtags.
+    return language.split("-")[0].lower() == other.split("-")[0].lower()
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

@@ -6,9 +6,11 @@ every API call must carry the page's `X-Flip-Launch` secret (docs/openapi.yaml).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from smart_app.core.registry import service
+from smart_app.session import handover
 from smart_app.session.binding import LAUNCH_PREFIX, bind_to_launch
 from smart_app.session.ehr_style import EhrStyles
 from smart_app.session.roles import require_clinician
@@ -24,14 +26,23 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/visit",
 )
-bind_to_launch(bp, check_user=require_clinician)
+bind_to_launch(bp, check_user=require_clinician, without_proof=frozenset({"visit.ehr_style"}))
 
 
-@bp.get(f"{LAUNCH_PREFIX}/visit")
+# Page routes take POST too: a tab whose frame keeps no cookie posts its binding to see the
+# page (session/binding.py).
+@bp.route(f"{LAUNCH_PREFIX}/visit", methods=["GET", "POST"])
 def page() -> str:
     """The visit page: the number-one concern, the partnering preference, the agenda."""
     context = service(VisitPage).context(g.launch)
     return render_template("visit/visit.html", api_base=url_for("visit.api_root"), **context)
+
+
+@bp.post(f"{LAUNCH_PREFIX}/hand-to-patient")
+def hand_to_patient() -> BaseResponse:
+    """At check-in: this screen becomes the patient's pre-visit form, and only that."""
+    handover.hand_over(g.launch.launch_id)
+    return redirect(url_for("previsit.form"), 303)
 
 
 @bp.get(f"{LAUNCH_PREFIX}/style.css")
@@ -81,7 +92,7 @@ def api_split() -> tuple[Response, int]:
     return jsonify(api.draft_json(saved)), 200
 
 
-@bp.get(f"{LAUNCH_PREFIX}/partnering")
+@bp.route(f"{LAUNCH_PREFIX}/partnering", methods=["GET", "POST"])
 def partnering() -> str:
     """The patient's partnering notes and preferences over time, newest first."""
     patient, history = service(VisitReaders).for_launch(g.launch).partnering_history()

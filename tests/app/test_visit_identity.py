@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from launch.context import LaunchContext
-from smart_app.closing.plan import plan_id_for
 from smart_app.core.config import ConfigurationError, load_settings
 from smart_app.visit.reader import VisitReader
 
@@ -43,7 +42,7 @@ def reader(at: datetime, *, encounter: str | None, zone: ZoneInfo = NEW_YORK) ->
 
 
 def plan_of(at: datetime, *, encounter: str | None = None) -> str:
-    return plan_id_for(reader(at, encounter=encounter).draft_key())
+    return reader(at, encounter=encounter).draft_key().plan_id
 
 
 MORNING = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 in New York
@@ -58,7 +57,7 @@ def test_one_day_without_an_encounter_is_one_plan_in_the_clinics_zone() -> None:
     evening = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)  # 22:30 on Dec 1 in New York
     assert plan_of(MORNING) == plan_of(evening)
     utc_clinic = reader(evening, encounter=None, zone=ZoneInfo("UTC")).draft_key()
-    assert plan_id_for(utc_clinic) != plan_of(MORNING)  # in UTC that is already Dec 2
+    assert utc_clinic.plan_id != plan_of(MORNING)  # in UTC that is already Dec 2
 
 
 def test_an_encounter_is_the_visit_whatever_the_day() -> None:

@@ -49,8 +49,11 @@ def family_visit(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
 
 
 @contextmanager
-def family_chart(database_url: str, folder: Path, **sandbox_settings: Any) -> Iterator[Deployment]:
-    """The sandbox and Flip with Maya's family's pre-visit answers in the chart."""
+def family_chart(
+    database_url: str, folder: Path, *, answered: bool = True, **sandbox_settings: Any
+) -> Iterator[Deployment]:
+    """The sandbox and Flip with Maya's family (and, if `answered`, their pre-visit answers
+    in the chart)."""
     with deploy(database_url, folder, **sandbox_settings) as deployment:
         deployment.seed("Practitioner", "dr2", name=[{"family": "Nguyen", "given": ["Ari"]}])
         deployment.seed(
@@ -69,11 +72,35 @@ def family_chart(database_url: str, folder: Path, **sandbox_settings: Any) -> It
             reasonCode=[{"text": "Weight gain and enzyme dosing"}, {"text": "Review FEV1 trend"}],
             **{"class": {"system": ACT_CODE, "code": "AMB"}},
         )
-        deployment.put(
-            previsit("qr-teen", "Patient/p1", "Lacrosse travel without my vest", "Sleepovers")
-        )
-        deployment.put(previsit("qr-mom", "RelatedPerson/rp-mom", "Her weight gain this winter"))
+        if answered:
+            deployment.put(
+                previsit("qr-teen", "Patient/p1", "Lacrosse travel without my vest", "Sleepovers")
+            )
+            deployment.put(
+                previsit("qr-mom", "RelatedPerson/rp-mom", "Her weight gain this winter")
+            )
         yield deployment
+
+
+@pytest.fixture
+def no_answers_yet(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """Maya (15) and her mom have not answered; Maya has a visit booked for tomorrow."""
+    with family_chart(database_url, tmp_path, answered=False) as ehr:
+        teen_with_a_visit_tomorrow(ehr)
+        yield ehr
+
+
+def teen_with_a_visit_tomorrow(ehr: Deployment) -> None:
+    """Maya is 15, and booked for tomorrow afternoon."""
+    born = (NOW - timedelta(days=15 * 365 + 30)).date().isoformat()
+    ehr.seed("Patient", "p1", name=[{"given": ["Maya"], "family": "Jones"}], birthDate=born)
+    ehr.seed(
+        "Appointment",
+        "appt-tomorrow",
+        status="booked",
+        start=(NOW + timedelta(days=1)).replace(hour=15, minute=0).isoformat(),
+        participant=[{"actor": {"reference": "Patient/p1"}, "status": "accepted"}],
+    )
 
 
 class Visit:
@@ -84,7 +111,7 @@ class Visit:
         self.ehr, self.browser, self.page = ehr, browser, page
         metas = meta_tags(page.text)
         self.api = f"{ehr.flip_url}{metas['flip-api-base']}"
-        self.headers = {"X-Flip-Launch": metas["flip-launch-token"]}
+        self.headers = browser.api_headers(page)
 
     def get(self) -> dict[str, Any]:
         answer = self.browser.http.get(f"{self.api}/visit", headers=self.headers, timeout=30)

@@ -14,6 +14,7 @@ from flask import Flask
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from benchmarks.browser import Browser as ScriptedBrowser
+from benchmarks.browser import ChromiumLikeSession
 from ehr_sandbox.app import create_app as create_sandbox_app
 from ehr_sandbox.auth import register_client
 from launch.registrations import DEFAULT_SCOPE
@@ -143,6 +144,9 @@ def deploy(
             "outbox_poll_s": 0.1,
             "outbox_backoff_base_s": 0.1,
             "outbox_backoff_cap_s": 1.0,
+            # Every launch comes from 127.0.0.1, hundreds a minute: the per-address
+            # limit of a real deployment would refuse them (tests/app/test_rate_limits.py).
+            "launch_rate_limit": "100000 per minute",
         }
     )
     sandbox_server.start(sandbox_app)
@@ -196,3 +200,11 @@ class Browser(ScriptedBrowser):
         response = super().post(url, data)
         self.seen.append(response)
         return response
+
+
+@dataclass
+class CookieBrowser(Browser):
+    """A browser tab whose partitioned cookie comes back, as Chromium's does on loopback:
+    the cookie, not the tab storage, binds each launch."""
+
+    http: requests.Session = field(default_factory=ChromiumLikeSession)

@@ -84,13 +84,21 @@ def test_merge_and_split_by_hand(family_visit: Deployment) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [
-        ("/visit/agenda", {"statuses": {"x": {"status": "deferred"}}}, '"reason" is required'),
-        ("/visit/agenda", {"statuses": {"x": {"status": "done"}}}, "must be one of"),
-        ("/visit/agenda", {"order": ["a", "a"]}, "lists an item twice"),
-        ("/visit/agenda", ["not", "an", "object"], "Send a JSON object"),
-        ("/visit/agenda/items", {"text": "  "}, '"text" is required'),
-        ("/visit/agenda/items", {"text": "x" * 1001}, "the limit is 1000"),
-        ("/visit/agenda/items", {"text": "x", "source": "nurse"}, '"source" must be one of'),
+        ("/visit/agenda", {"statuses": {"x": {"status": "deferred"}}}, "x.reason: is required"),
+        (
+            "/visit/agenda",
+            {"statuses": {"x": {"status": "done"}}},
+            "x.status: 'done' is not one of",
+        ),
+        ("/visit/agenda", {"order": ["a", "a"]}, "order: lists an entry twice"),
+        ("/visit/agenda", ["not", "an", "object"], "the body: ['not', 'an', 'object'] is not"),
+        ("/visit/agenda/items", {"text": "  "}, "text: must not be empty"),
+        (
+            "/visit/agenda/items",
+            {"text": "x" * 2001},
+            "text: is 2001 characters; the limit is 2000",
+        ),
+        ("/visit/agenda/items", {"text": "x", "source": "nurse"}, "source: 'nurse' is not one of"),
         ("/visit/agenda/merge", {"item": "nope", "into": "nope"}, "No agenda item"),
     ],
 )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
+import requests
 
 from tests.e2e.conftest import Visit, launch, previsit
 from tests.e2e.deployment import Browser, Deployment
@@ -80,3 +84,87 @@ def test_a_partial_birth_date_opens_the_visit_at_its_precision(family_visit: Dep
     visit = Visit(family_visit, browser, browser.launch(url))
     assert "born 2010-02" in visit.page.text  # the banner, where the crash was
     assert visit.get()["patient"]["birth_date"] == "2010-02"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        (
+            "PUT",
+            "/visit/agenda",
+            {"statuses": {"x": {"status": ["addressed"]}}},
+            "statuses.x.status:",
+        ),
+        (
+            "PUT",
+            "/visit/agenda",
+            {"statuses": {"x": {"status": "open", "reason": None}}},
+            "x.reason:",
+        ),
+        ("POST", "/visit/agenda/items", {"text": "x", "source": ["clinician"]}, "source: ['clin"),
+        ("POST", "/visit/agenda/split", {"item": {}}, "item: {} is not of type string"),
+        ("POST", "/visit/agenda/merge", {"item": "a", "into": None}, "into: None is not of type"),
+        (
+            "POST",
+            "/visit/plan",
+            {**PLAN, "partnering_note": {"learning_preferences": [{}]}},
+            "partnering_note.learning_preferences.0: {} is not of type string",
+        ),
+        ("POST", "/visit/plan", {**PLAN, "goals": "Play"}, "goals: 'Play' is not of type array"),
+        ("PUT", "/visit/reflection", {"notes": ["x"], "mood": "ok"}, "the body: has unexpected"),
+    ],
+)
+def test_a_malformed_body_is_a_400_naming_the_field_and_stores_nothing(
+    family_visit: Deployment, method: str, path: str, body: Any, message: str
+) -> None:
+    visit = launch(family_visit)
+    answer = visit.send(method, path, body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_request"
+    assert message in answer.json()["message"]
+    assert visit.get()["draft"]["version"] == 0  # nothing of it was kept
+    assert visit.browser.get(visit.page.url).status_code == 200
+
+
+def test_a_draft_keeps_at_most_100_added_items_of_2000_characters(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    for n in range(100):
+        added = visit.send("POST", "/visit/agenda/items", {"text": f"{n} " + "x" * 1995})
+        assert added.status_code == 201, added.text
+    saved = visit.get()["draft"]["version"]
+    one_more = visit.send("POST", "/visit/agenda/items", {"text": "Sleepover forms"})
+    assert one_more.status_code == 400
+    assert "already has 100 added items" in one_more.json()["message"]
+    visit = launch(family_visit)
+    too_long = visit.send("POST", "/visit/agenda/items", {"text": "x" * 2001})
+    assert too_long.status_code == 400
+    assert "text: is 2001 characters; the limit is 2000" in too_long.json()["message"]
+    after = visit.get()
+    assert after["draft"]["version"] == saved  # neither was stored
+    assert len([i for i in after["agenda"] if i["origin"] == "added"]) == 100
+
+
+def test_bodies_up_to_1_mb_are_read_and_larger_ones_are_a_413_that_says_so(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+
+    def post(text_size: int) -> requests.Response:
+        return visit.browser.http.post(
+            f"{visit.api}/visit/agenda/items",
+            data=json.dumps({"text": "x" * text_size}),
+            headers={**visit.headers, "Content-Type": "application/json"},
+            timeout=30,
+        )
+
+    read = post(1_000_000)  # under 1 MB: read, and refused for what it says
+    assert read.status_code == 400
+    assert "text: is 1000000 characters" in read.json()["message"]
+    refused = post(1_100_000)
+    assert refused.status_code == 413
+    assert refused.json()["message"] == (
+        "The request is larger than Flip accepts (1 MB); nothing of it was saved."
+    )
+    assert visit.get()["draft"]["version"] == 0

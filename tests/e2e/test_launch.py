@@ -46,10 +46,10 @@ def test_visit_api_needs_the_page_secret_and_answers_for_its_own_patient(
     visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
     metas = meta_tags(visit.text)
     api = f"{ehr.flip_url}{metas['flip-api-base']}/visit"
-    refused = browser.get(api)
+    refused = browser.get(api, headers={"X-Flip-Tab": browser.tab_binding(visit.url)})
     assert refused.status_code == 401
     assert refused.json()["error"] == "launch_ended"
-    answered = browser.get(api, headers={"X-Flip-Launch": metas["flip-launch-token"]})
+    answered = browser.get(api, headers=browser.api_headers(visit))
     assert answered.status_code == 200
     assert answered.json()["patient"]["name"] == "Maya Jones"
     assert answered.json()["encounter"]["id"] == "e-p1"
@@ -64,12 +64,12 @@ def test_two_launches_in_one_browser_each_keep_their_own_patient(ehr: Deployment
         assert name in reloaded.text
         metas = meta_tags(reloaded.text)
         api = f"{ehr.flip_url}{metas['flip-api-base']}/visit"
-        answer = browser.get(api, headers={"X-Flip-Launch": metas["flip-launch-token"]})
+        answer = browser.get(api, headers=browser.api_headers(reloaded))
         assert answer.json()["patient"]["name"] == name
     # One launch's page secret does not open the other launch's API.
     other = meta_tags(second.text)["flip-launch-token"]
     crossed = browser.get(
         f"{ehr.flip_url}{meta_tags(first.text)['flip-api-base']}/visit",
-        headers={"X-Flip-Launch": other},
+        headers={**browser.api_headers(first), "X-Flip-Launch": other},
     )
     assert crossed.status_code == 401

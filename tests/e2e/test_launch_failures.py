@@ -84,9 +84,11 @@ def test_standalone_launch_completes_after_login_and_consent(ehr: Deployment) ->
     )
     page = browser.follow(allowed)
     assert "/l/" in page.url  # signed in: the launch completed
-    # Signed in as the patient: never the clinician's visit (tests/e2e/test_roles.py).
-    assert page.status_code == 403
-    assert 'data-error="care_team_only"' in page.text
+    # Signed in as the patient: their pre-visit form, never the clinician's visit
+    # (tests/e2e/test_roles.py).
+    assert page.status_code == 200
+    assert "/previsit" in page.url and "data-previsit" in page.text
+    assert "data-agenda" not in page.text
 
 
 def callback_of(ehr: Deployment, browser: Browser) -> tuple[requests.Response, dict[str, str]]:
@@ -164,10 +166,7 @@ def test_no_token_ever_reaches_the_browser(ehr: Deployment) -> None:
     browser = Browser()
     visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
     metas = meta_tags(visit.text)
-    browser.get(
-        f"{ehr.flip_url}{metas['flip-api-base']}/visit",
-        headers={"X-Flip-Launch": metas["flip-launch-token"]},
-    )
+    browser.get(f"{ehr.flip_url}{metas['flip-api-base']}/visit", headers=browser.api_headers(visit))
     tokens = issued_tokens(ehr)
     assert tokens, "the sandbox issued tokens"
     for response in browser.seen:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from benchmarks.browser import meta_tags
@@ -22,11 +23,10 @@ def tokens_issued(ehr: Deployment) -> int:
         return session.scalar(select(func.count()).select_from(IssuedToken)) or 0
 
 
-def api_call(browser: Browser, ehr: Deployment, visit_html: str) -> int:
-    metas = meta_tags(visit_html)
+def api_call(browser: Browser, ehr: Deployment, visit: requests.Response) -> int:
     response = browser.http.get(
-        f"{ehr.flip_url}{metas['flip-api-base']}/visit",
-        headers={"X-Flip-Launch": metas["flip-launch-token"]},
+        f"{ehr.flip_url}{meta_tags(visit.text)['flip-api-base']}/visit",
+        headers=browser.api_headers(visit),
         timeout=30,
     )
     return response.status_code
@@ -42,7 +42,7 @@ def test_expired_token_is_refreshed_once_under_concurrent_requests(
         assert tokens_issued(ehr) == 1
         time.sleep(LIFETIME_S + 0.5)  # the access token is now expired
         with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = list(pool.map(lambda _: api_call(browser, ehr, visit.text), range(8)))
+            statuses = list(pool.map(lambda _: api_call(browser, ehr, visit), range(8)))
         assert statuses == [200] * 8
         assert tokens_issued(ehr) == 2  # one refresh, not eight
 
@@ -59,7 +59,7 @@ def test_refreshes_keep_the_launch_alive_with_and_without_rotation(
         # rotating: the first refresh token serves every refresh.
         for expected_tokens in (2, 3):
             time.sleep(LIFETIME_S + 0.2)
-            assert api_call(browser, ehr, visit.text) == 200
+            assert api_call(browser, ehr, visit) == 200
             assert tokens_issued(ehr) == expected_tokens
 
 
@@ -70,5 +70,5 @@ def test_a_401_from_the_ehr_triggers_one_refresh_and_a_retry(
         browser = Browser()
         visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
         ehr.fault(status=401, count=1, path_prefix="/fhir", methods=["GET", "POST"])
-        assert api_call(browser, ehr, visit.text) == 200
+        assert api_call(browser, ehr, visit) == 200
         assert tokens_issued(ehr) == 2

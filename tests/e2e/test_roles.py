@@ -59,16 +59,25 @@ def launch_id_of(browser: Browser) -> str:
 
 
 @pytest.mark.parametrize("user", ["Patient/p1", "RelatedPerson/rp-mom"])
-def test_a_patient_or_parent_launch_never_shows_the_clinicians_visit(
+def test_a_patient_or_parent_launch_lands_on_their_form_not_the_visit(
     family_visit: Deployment, user: str
 ) -> None:
     _, page = portal_launch(family_visit, user)
-    assert page.status_code == 403
-    assert 'data-error="care_team_only"' in page.text
-    assert "for your care team" in page.text
-    assert "chart" not in page.text  # a patient is not told to open the chart
+    assert page.status_code == 200
+    assert "/previsit" in page.url
+    assert "data-previsit" in page.text and "data-agenda" not in page.text
     for words in CLINICIAN_WORDS:
         assert words not in page.text
+
+
+def test_a_clinician_launch_is_refused_the_patients_form(family_visit: Deployment) -> None:
+    browser = Browser()
+    page = browser.launch(family_visit.ehr_launch_url("p1", "e-agenda"))
+    assert page.status_code == 200
+    form = browser.get(page.url.replace("/visit", "/previsit"))
+    assert form.status_code == 403
+    assert "for the patient and their family" in form.text
+    assert "data-previsit" not in form.text
 
 
 @pytest.mark.parametrize("user", ["Patient/p1", "RelatedPerson/rp-mom"])
@@ -77,10 +86,14 @@ def test_every_clinician_route_refuses_a_patient_or_parent_launch(
 ) -> None:
     browser, _ = portal_launch(family_visit, user)
     base = f"{family_visit.flip_url}/l/{launch_id_of(browser)}"
+    tab = {"X-Flip-Tab": browser.tab_binding(f"{base}/")}  # the browser proves itself
     for method, path in CLINICIAN_ROUTES:
-        answer = browser.http.request(
-            method, f"{base}{path}", json={}, allow_redirects=False, timeout=10
-        )
+        if method == "GET" and "/api" not in path:
+            answer = browser.get(f"{base}{path}")  # as a page, proven as flip-tab.js does
+        else:
+            answer = browser.http.request(
+                method, f"{base}{path}", json={}, headers=tab, allow_redirects=False, timeout=10
+            )
         assert answer.status_code == 403, (method, path, answer.status_code)
         for words in CLINICIAN_WORDS:
             assert words not in answer.text, (method, path)
@@ -92,8 +105,10 @@ def test_a_patient_launch_writes_nothing_to_the_chart(family_visit: Deployment) 
     browser, _ = portal_launch(family_visit, "Patient/p1")
     base = f"{family_visit.flip_url}/l/{launch_id_of(browser)}"
     plan = {"something_else_asked": True, "items": [{"text": "a plan"}], "goals": []}
-    answer = browser.http.post(f"{base}/api/visit/plan", json=plan, timeout=10)
+    tab = {"X-Flip-Tab": browser.tab_binding(f"{base}/")}
+    answer = browser.http.post(f"{base}/api/visit/plan", json=plan, headers=tab, timeout=10)
     assert answer.status_code == 403
+    assert answer.json()["error"] == "care_team_only"
     open_fhir = f"{family_visit.sandbox.url}/open/fhir"
     for resource_type in ("CarePlan", "Goal", "DocumentReference", "Provenance"):
         found = requests.get(f"{open_fhir}/{resource_type}", timeout=10).json()

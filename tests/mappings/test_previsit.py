@@ -71,7 +71,8 @@ def test_only_the_latest_answer_per_respondent_counts_and_amended_is_read() -> N
     ("label", "resource"),
     [
         ("outside the window", response("x", TEEN, 15, concern="old news")),
-        ("after the visit started", response("x", TEEN, -0.1, concern="too late")),
+        # Answers given at check-in, after the visit began, count (the tablet); not later.
+        ("after the visit day", response("x", TEEN, -0.6, concern="too late")),
         ("wrong patient", response("x", TEEN, 1, subject="Patient/other", concern="private words")),
         ("in progress", response("x", TEEN, 1, status="in-progress", concern="draft")),
         ("another questionnaire", response("x", TEEN, 1, questionnaire="http://x.org/Q/phq9")),

@@ -126,9 +126,10 @@ def test_careplan_carries_the_agreed_plan() -> None:
         {"reference": writes["goal-0"].full_url},
         {"reference": writes["goal-1"].full_url},
     ]
-    now, later = (a["detail"] for a in careplan["activity"])
+    now, later, deferred = (a["detail"] for a in careplan["activity"])
+    # Done in the room: completed, so it does not come back as open at the next visit.
     assert now == {
-        "status": "in-progress",
+        "status": "completed",
         "description": "Airway clearance before lacrosse travel",
         "performer": [{"display": "Maya"}],
     }
@@ -137,6 +138,12 @@ def test_careplan_carries_the_agreed_plan() -> None:
         "description": "Ask about insurance after 26",
         "scheduledPeriod": {"end": "2025-12-01"},
         "performer": [{"display": "social worker"}],
+    }
+    # Deferred in the visit: on hold, with why, so the next visit brings it back.
+    assert deferred == {
+        "status": "on-hold",
+        "description": "Home monitoring data",
+        "statusReason": {"text": "needs the device report"},
     }
 
 
@@ -310,7 +317,7 @@ def test_plan_as_note_replaces_careplan_and_goals() -> None:
 
 
 def test_empty_parts_are_left_out() -> None:
-    plan = agreed_plan(goals=(), partnering_note=None, encounter_id=None, items=())
+    plan = agreed_plan(goals=(), partnering_note=None, encounter_id=None, items=(), outcomes=())
     writes = plan_writes(plan)
 
     assert [w.key for w in writes] == ["careplan"]
@@ -363,14 +370,14 @@ def test_next_visit_reads_back_open_items_goals_and_the_partnering_note() -> Non
         observations=server["Observation"],
     )
 
-    # Nothing was done yet: "now" (in progress) and "later" (not started) both stay open.
-    assert [i.text for i in visit.clinician_items] == [
-        "Airway clearance before lacrosse travel",
-        "Ask about insurance after 26",
-        "Play the whole lacrosse season",
-        "Stay on my own plan at 26",
+    # "Now" was done in the visit: it does not come back. "Later" does, and the deferred
+    # item with its reason, and the goals.
+    assert [(i.text, i.origin) for i in visit.clinician_items] == [
+        ("Ask about insurance after 26", "last-plan-activity"),
+        ("Home monitoring data (deferred: needs the device report)", "last-plan-deferred"),
+        ("Play the whole lacrosse season", "last-plan-goal"),
+        ("Stay on my own plan at 26", "last-plan-goal"),
     ]
-    assert {i.origin for i in visit.clinician_items} == {"last-plan-activity", "last-plan-goal"}
     assert visit.preference is not None
     assert visit.preference.source == "note"
     assert visit.preference.text == note_text(by_key(writes)["partnering-note"].resource)

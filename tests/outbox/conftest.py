@@ -20,7 +20,7 @@ from launch.capabilities import ServerCapabilities
 from smart_app import OUTBOX_WORKER_KEY
 from smart_app.closing.outbox import OutboxService
 from smart_app.closing.write_strategy import WriteStrategy
-from smart_app.closing.writeback_status import Backoff
+from smart_app.core.leases import Backoff
 from smart_app.services import services
 from smart_app.session.launches import OpenLaunch
 from tests.e2e.deployment import Browser, Deployment, deploy
@@ -114,5 +114,7 @@ def chart(database_url: str, tmp_path: Path) -> Iterator[Chart]:
         match = re.search(r"/l/([^/]+)/", landed[-1])
         assert match, landed
         with ehr.flip.app_context():
-            opened = services().launches.open(match.group(1), browser_id=None)
+            opened = services().launches.open(
+                match.group(1), browser_id=None, tab_binding=browser.tab_binding(landed[-1])
+            )
             yield Chart(ehr, opened)

@@ -79,7 +79,7 @@ def test_a_refused_write_fails_with_the_servers_message_and_resends_after_editin
     assert writes == ["failed"]
 
     edited = maya_plan("plan-refused", goal="Play every home game")
-    resent = outbox.resubmit(plan.plan_id, edited)
+    resent = outbox.submit(chart.opened, edited)  # finished again after the edit
     assert resent.state == "pending"
     written = drive(outbox, plan.plan_id)
     assert written.state == "written"
@@ -106,7 +106,7 @@ def test_separate_writes_stop_at_the_refused_resource_and_keep_what_was_written(
     assert by_key["goal-0"].status == "written" and by_key["goal-0"].id
     assert by_key["careplan"].message == "Injected fault: HTTP 400"
     assert "edit the plan and resend" in (by_key["partnering-note"].message or "")
-    outbox.resubmit(plan.plan_id, plan)
+    outbox.submit(chart.opened, plan, strategy=strategy)  # finished again: resent
     assert drive(outbox, plan.plan_id).state == "written"
     assert chart.copies(plan, strategy) == dict.fromkeys(chart.copies(plan, strategy), 1)
 

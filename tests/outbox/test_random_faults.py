@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from fhir_mappings.codes import identifier_system
 from launch.capabilities import ServerCapabilities
 from smart_app.closing.outbox import OutboxService
 from smart_app.closing.write_strategy import decide_strategy
@@ -19,6 +20,7 @@ from smart_app.services import services
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 
 RUNS = 200
+AMEND_RUNS = 100  # each run writes a plan, then its amendment under fire
 LATE_MS = int(TIMEOUT_S * 1000) + 200  # longer than Flip waits: a timeout
 
 
@@ -88,3 +90,41 @@ def test_random_faults_still_write_each_resource_exactly_once(chart: Chart) -> N
     elapsed = time.perf_counter() - started
     print(f"{RUNS} randomized runs, {attempts} attempts, {elapsed:.1f}s")
     assert attempts > RUNS  # the faults did make Flip retry
+
+
+def test_random_faults_on_an_amendment_write_each_version_exactly_once(chart: Chart) -> None:
+    faults_url = f"{chart.ehr.sandbox.url}/_sandbox/faults"
+    system = identifier_system(services().settings.canonical_base)
+    for run in range(AMEND_RUNS):
+        seed = 9000 + run
+        rng = random.Random(seed)
+        plan = maya_plan(f"amend-{seed}")
+        outbox = chart.outbox(seed=seed)
+        outbox.submit(chart.opened, plan)
+        assert drive(outbox, plan.plan_id).state == "written"
+        faults = random_faults(rng)
+        for fault in faults:
+            fault["methods"] = ["POST", "PUT"]  # the amendment's creates and updates
+            assert requests.post(faults_url, json=fault, timeout=5).status_code == 201
+        goal = f"Goal of run {seed}"
+        assert plan.partnering_note is not None
+        change = replace(
+            plan,
+            goals=(replace(plan.goals[0], text=goal),),
+            partnering_note=replace(plan.partnering_note, text=f"Note of run {seed}"),
+        )
+        outbox.submit(chart.opened, change)
+        status = drive(outbox, plan.plan_id)
+        requests.delete(faults_url, timeout=5)
+        where = f"seed {seed}, faults={faults}"
+        assert status.state == "written" and status.version == 2, f"{where}: {status.to_json()}"
+
+        def found(resource_type: str, value: str) -> list[dict[str, Any]]:
+            return chart.search(resource_type, [("identifier", f"{system}|{value}")])
+
+        (goal_written,) = found("Goal", f"goal/{plan.plan_id}/0")  # updated in place, once
+        assert goal_written["description"]["text"] == goal, where
+        assert len(found("CarePlan", f"careplan/{plan.plan_id}")) == 1, where
+        (old,) = found("DocumentReference", f"partnering-note/{plan.plan_id}")
+        (new,) = found("DocumentReference", f"partnering-note/{plan.plan_id}/v2")
+        assert old["status"] == "superseded" and new["status"] == "current", where

@@ -3,8 +3,12 @@ teen asked to keep private (v3-Confidentiality R), over real HTTP with real sign
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 
+from fhir_mappings.plan_model import AgendaOutcome, AgreedPlan, PlanGoal
+from fhir_mappings.writeback import plan_writes
 from flip_cli.sandbox import request_portal_url
 from tests.sandbox.conftest import SmartFlow
 from tests.sandbox.portal_support import (
@@ -146,3 +150,36 @@ def test_the_login_page_lists_parents_and_signs_one_in(family: SmartFlow) -> Non
     token = family.exchange(family.code_from(allowed)).json()
     assert token["patient"] == "p2"
     assert id_token_claims(family, token)["fhirUser"].endswith("/RelatedPerson/rp2")
+
+
+def test_a_plan_carrying_a_teens_private_words_is_withheld_from_the_parent(
+    family: SmartFlow,
+) -> None:
+    plan = AgreedPlan(
+        plan_id="plan-1",
+        patient_id="p1",
+        encounter_id=None,
+        practitioner_ref="Practitioner/dr1",
+        items=(),
+        goals=(PlanGoal("Play the whole season"),),
+        follow_up=None,
+        partnering_note=None,
+        outcomes=(AgendaOutcome("Sleepovers without my vest", "patient", "addressed", None, True),),
+        something_else_asked=True,
+        something_else_added=(),
+        visit_start=datetime(2026, 12, 1, 15, tzinfo=UTC),
+        finished_at=datetime(2026, 12, 1, 15, 20, tzinfo=UTC),
+    )
+    written = {w.key: w.resource for w in plan_writes(plan)}
+    family.seed("CarePlan", "plan-private", **_without_type(written["careplan"]))
+    family.seed("Goal", "goal-open", **_without_type(written["goal-0"]))
+    token = portal_token(family, "RelatedPerson/rp1")
+    assert fhir(family, token, "GET", "CarePlan/plan-private").status_code == 403
+    assert fhir(family, token, "GET", "Goal/goal-open").status_code == 200
+    assert ids(fhir(family, token, "GET", "CarePlan", params={"patient": "p1"}).json()) == set()
+    teen = portal_token(family, "Patient/p1")
+    assert fhir(family, teen, "GET", "CarePlan/plan-private").status_code == 200
+
+
+def _without_type(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k not in ("resourceType", "id")}

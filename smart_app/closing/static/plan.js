@@ -76,11 +76,20 @@
       var entry = document.createElement("li");
       entry.dataset.writebackResource = "";
       entry.dataset.status = resource.status;
-      var words = resource.resource_type + ": " + resource.status;
+      var words = resource.resource_type + ": " + (resource.action || resource.status);
       if (resource.id) words += " (" + resource.id + ")";
       if (resource.message) words += " \u2014 " + resource.message;
       entry.textContent = words;
       list.appendChild(entry);
+    });
+    document.getElementById("writeback-message").textContent = status.message || "";
+    var history = document.getElementById("writeback-history");
+    history.textContent = "";
+    (status.history || []).forEach(function (version) {
+      var entry = document.createElement("li");
+      entry.textContent = "Version " + version.version + ": " + version.state +
+        ", finished " + String(version.finished_at).slice(0, 16).replace("T", " ") + " UTC";
+      history.appendChild(entry);
     });
     section.hidden = false;
     section.dataset.state = status.state;

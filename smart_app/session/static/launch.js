@@ -30,6 +30,10 @@
       binding = null;
     }
     form.elements.namedItem("binding").value = binding || "";
+    // Without a cookie, this tab proves the launch on every later request (flip-tab.js).
+    if (binding && window.FlipTab) {
+      window.FlipTab.keepLatest(binding);
+    }
     form.submit();
   }
 })();

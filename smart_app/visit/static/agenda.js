@@ -66,7 +66,7 @@
     if (button.dataset.move) move(li, button.dataset.move);
     if (button.dataset.split) {
       call("POST", "/visit/agenda/split", { item: button.dataset.split })
-        .then(function () { window.location.reload(); }).catch(function () {});
+        .then(function () { window.location.replace(window.location.href); }).catch(function () {});
     }
   });
 
@@ -75,7 +75,7 @@
     if (event.target.matches("[data-status-select]")) saveStatus(li);
     if (event.target.matches("[data-merge]") && event.target.value) {
       call("POST", "/visit/agenda/merge", { item: li.dataset.id, into: event.target.value })
-        .then(function () { window.location.reload(); }).catch(function () {});
+        .then(function () { window.location.replace(window.location.href); }).catch(function () {});
     }
   });
 

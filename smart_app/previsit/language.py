@@ -1,0 +1,26 @@
+"""Which language the pre-visit form speaks: the person's choice, else their browser's.
+
+The "English | Español" links carry `?lang=`; without it the form follows Accept-Language.
+Only the form's pages are translated (flask-babel): the clinician's pages stay in the
+clinic's language.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+LANGUAGES = ("en", "es")
+DEFAULT = "en"
+
+
+def form_language() -> str:
+    """The language of this request's form: `?lang=`, else Accept-Language, else English."""
+    chosen = request.values.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def locale_selector() -> str:
+    """flask-babel's locale: the form's language on the form's pages, else English."""
+    return form_language() if request.blueprint == "previsit" else DEFAULT

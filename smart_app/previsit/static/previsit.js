@@ -1,0 +1,59 @@
+// Improves the pre-visit form; it works without this script.
+// - A counter under each text question says how many characters are left (or too many).
+// - What is typed is kept in this tab's sessionStorage, so a reload loses nothing before
+//   it is sent; the page that answers a send clears it (the server keeps the answers).
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-previsit]");
+  if (!form) return;
+  var key = "flip-previsit:" + window.location.pathname.split("/")[2];
+  var justSent = document.querySelector("[data-previsit-just-sent]");
+
+  function fields() {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.name !== "flip_tab" && el.name !== "lang";
+    });
+  }
+  function keep() {
+    var values = fields().map(function (el) {
+      return [el.name, el.type === "checkbox" || el.type === "radio" ? el.checked : el.value];
+    });
+    try { sessionStorage.setItem(key, JSON.stringify(values)); } catch (error) { /* no storage */ }
+  }
+  function restore() {
+    var kept;
+    try { kept = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (error) { kept = null; }
+    if (!kept) return;
+    fields().forEach(function (el, index) {
+      var value = kept[index];
+      if (!value || value[0] !== el.name) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = value[1];
+      else el.value = value[1];
+    });
+  }
+  function count(hint) {
+    var limit = Number(hint.getAttribute("data-char-limit"));
+    var question = hint.closest(".question");
+    var longest = 0;
+    question.querySelectorAll("textarea, input[type=text]").forEach(function (el) {
+      longest = Math.max(longest, el.value.length);
+    });
+    var over = longest > limit;
+    var template = hint.getAttribute(over ? "data-over-template" : "data-left-template");
+    hint.textContent = template.replace("{count}", String(Math.abs(limit - longest)));
+    hint.classList.toggle("over", over);
+  }
+
+  if (justSent) {
+    try { sessionStorage.removeItem(key); } catch (error) { /* no storage */ }
+  } else {
+    restore();
+  }
+  var hints = form.querySelectorAll("[data-char-limit]");
+  hints.forEach(count);
+  form.addEventListener("input", function () {
+    hints.forEach(count);
+    keep();
+  });
+  form.addEventListener("change", keep);
+})();

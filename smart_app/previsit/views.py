@@ -1,0 +1,66 @@
+"""The pre-visit form of a patient or parent launch, or of a launch handed to the patient
+on the clinic's tablet: `/l/<launch id>/previsit`.
+
+It works without JavaScript: a plain form post, answered with the same page and what
+happened to the answers. A clinician's own launch is refused here (roles.py).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fhir_mappings.previsit_form import MAX_CONCERN_CHARS, MAX_OTHER_CONCERNS
+from smart_app.core.registry import service
+from smart_app.previsit.language import form_language
+from smart_app.previsit.service import FormPage, PrevisitService
+from smart_app.session.binding import LAUNCH_PREFIX, TAB_FIELD, bind_to_launch
+from smart_app.session.roles import require_patient_or_family
+
+bp = Blueprint(
+    "previsit",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/previsit",
+)
+bind_to_launch(bp, check_user=require_patient_or_family)
+
+
+# GET shows the form; POST too, for a tab that proves itself without a cookie (binding.py).
+@bp.route(f"{LAUNCH_PREFIX}/previsit", methods=["GET", "POST"])
+def form() -> str:
+    """The form, with the person's own earlier answers to change."""
+    return _render(service(PrevisitService).page(g.launch, form_language()))
+
+
+@bp.post(f"{LAUNCH_PREFIX}/previsit/answers")
+def submit() -> str | tuple[str, int]:
+    """Keep and send the answers; 422 with what needs fixing."""
+    posted = {name: request.form.getlist(name) for name in request.form if name != TAB_FIELD}
+    page = service(PrevisitService).submit(g.launch, posted, form_language())
+    return (_render(page), 422) if page.errors else _render(page)
+
+
+@bp.post(f"{LAUNCH_PREFIX}/previsit/turn")
+def take_turn() -> Response:
+    """On the tablet: the person who answers next."""
+    service(PrevisitService).take_turn(g.launch, request.form.get("who", ""))
+    return redirect(url_for("previsit.form", lang=form_language()), 303)
+
+
+@bp.post(f"{LAUNCH_PREFIX}/previsit/hand-back")
+def hand_back() -> str:
+    """On the tablet: everyone is done; the screen asks for the tablet back, for good."""
+    service(PrevisitService).hand_back(g.launch)
+    return render_template("previsit/handed_back.html", page_lang=form_language())
+
+
+def _render(page: FormPage) -> str:
+    return render_template(
+        "previsit/form.html",
+        page=page,
+        page_lang=page.lang,
+        max_chars=MAX_CONCERN_CHARS,
+        max_others=MAX_OTHER_CONCERNS,
+    )

@@ -1,0 +1,159 @@
+"""The pre-visit form in chromium on a phone (390x844), through the sandbox portal: a teen
+answers in Spanish and keeps it private, her mom answers in English and never sees it, the
+chart gets each once, and the clinician's visit shows the teen first. axe-core reports no
+violation on any state of the form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Frame, Page, expect
+
+from tests.browser.test_whole_visit import flip_frame
+from tests.e2e.conftest import family_chart, teen_with_a_visit_tomorrow
+from tests.e2e.deployment import Deployment
+from tests.e2e.test_previsit import TEEN_WORDS, responses
+
+PHONE = {"width": 390, "height": 844}
+MOM_WORDS = "Her weight gain this winter"
+
+
+@pytest.fixture
+def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """Maya (15) and her mom, no answers yet, a visit booked for tomorrow."""
+    with family_chart(database_url, tmp_path, answered=False) as deployment:
+        teen_with_a_visit_tomorrow(deployment)
+        yield deployment
+
+
+def phone(browser: Browser, width: int = PHONE["width"]) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": PHONE["height"]})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def sign_in(page: Page, ehr: Deployment, user: str) -> None:
+    """Open the portal's one-time sign-in link (`flip sandbox portal-url`) and land on Flip."""
+    answer = requests.post(
+        f"{ehr.sandbox.url}/_sandbox/portal-sign-ins",
+        json={"user": user, "app_launch_url": f"{ehr.flip_url}/launch", "pre_approved": True},
+        timeout=10,
+    )
+    page.goto(answer.json()["url"])
+    expect(page.locator("form[data-previsit]")).to_be_visible()
+
+
+def no_violations(page: Page, state: str) -> None:
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{state}:\n{results.generate_report()}"
+
+
+def no_violations_in(frame: Frame, state: str) -> None:
+    """axe-core on the page inside the chart's frame."""
+    results = Axe().run(frame)
+    assert results.violations_count == 0, f"{state}:\n{results.generate_report()}"
+
+
+def fits(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the form scrolls sideways by {overflow}px"
+
+
+@pytest.mark.browser
+def test_a_teen_and_her_mom_answer_on_their_phones(browser: Browser, ehr: Deployment) -> None:
+    teen = phone(browser)
+    sign_in(teen, ehr, "Patient/p1")
+    fits(teen)
+    no_violations(teen, "the blank form")
+    teen.locator('a[hreflang="es"]').click()
+    expect(teen.locator("h1")).to_have_text("Antes de su cita")
+    assert teen.locator("html").get_attribute("lang") == "es"
+    no_violations(teen, "the blank form in Spanish")
+
+    # Nothing chosen: the form says what is missing, and sends nothing.
+    teen.locator('[data-action="submit-previsit"]').click()
+    expect(teen.locator(".problems")).to_contain_text("Escriba su preocupación")
+    no_violations(teen, "the form with what is missing")
+    assert responses(ehr) == []
+
+    # Typed, then reloaded before sending: nothing is lost.
+    teen.locator('[data-link-id="number-one-concern"]').fill(TEEN_WORDS)
+    expect(teen.locator("#h-number-one-concern")).to_contain_text("Quedan")
+    teen.reload()
+    expect(teen.locator('[data-link-id="number-one-concern"]')).to_have_value(TEEN_WORDS)
+
+    teen.locator("#q-share-with-family-no").check()
+    teen.locator('[data-link-id="language"]').select_option("es")
+    teen.locator('[data-action="submit-previsit"]').click()
+    expect(teen.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
+    no_violations(teen, "the form after sending")
+
+    mom = phone(browser)
+    sign_in(mom, ehr, "RelatedPerson/rp-mom")
+    assert TEEN_WORDS not in mom.content()
+    expect(mom.locator('[data-link-id="share-with-family"]')).to_have_count(0)
+    mom.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
+    mom.locator('[data-action="submit-previsit"]').click()
+    expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
+    assert TEEN_WORDS not in mom.content()
+
+    by_author = {r["author"]["reference"]: r for r in responses(ehr)}
+    assert set(by_author) == {"Patient/p1", "RelatedPerson/rp-mom"}
+    assert [s["code"] for s in by_author["Patient/p1"]["meta"]["security"]] == ["R"]
+    assert "security" not in by_author["RelatedPerson/rp-mom"]["meta"]
+
+    # The clinician's visit, in the chart's sidebar: the teen first, marked, then her mom.
+    clinician = phone(browser)
+    frame = flip_frame(clinician, ehr, "e-agenda")
+    items = frame.locator("[data-agenda-item]")
+    expect(items.first).to_contain_text(TEEN_WORDS)
+    expect(items.first).to_contain_text("care team only")
+    expect(items.nth(1)).to_contain_text(MOM_WORDS)
+
+
+@pytest.mark.browser
+def test_the_form_is_usable_at_320_px(browser: Browser, ehr: Deployment) -> None:
+    small = phone(browser, width=320)
+    sign_in(small, ehr, "RelatedPerson/rp-mom")
+    fits(small)
+    small.locator('[data-link-id="number-one-concern"]').fill("x" * 501)
+    expect(small.locator("#h-number-one-concern")).to_contain_text("1 characters too many")
+    small.locator('[data-action="submit-previsit"]').click()
+    expect(small.locator(".problems")).to_contain_text("under 500 characters")
+    fits(small)
+    no_violations(small, "an over-long answer at 320 px")
+
+
+@pytest.mark.browser
+def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: Deployment) -> None:
+    tablet = phone(browser, width=820)
+    frame = flip_frame(tablet, ehr, "e-agenda")
+    frame.locator('[data-action="hand-to-patient"]').click()
+    expect(frame.locator("[data-tablet-turns]")).to_contain_text("First, please hand the tablet")
+    assert "data-agenda" not in frame.content()
+    frame.locator('[data-action="take-turn"]').click()
+    frame.locator('[data-link-id="number-one-concern"]').fill(TEEN_WORDS)
+    frame.locator("#q-share-with-family-no").check()
+    frame.locator('[data-action="submit-previsit"]').click()
+    expect(frame.locator("[data-previsit-status]")).to_have_attribute(
+        "data-previsit-status", "sent"
+    )
+    no_violations_in(frame, "the tablet between turns")
+    assert TEEN_WORDS not in frame.content()
+    frame.locator('[data-who="RelatedPerson/rp-mom"]').click()
+    expect(frame.locator('[data-link-id="number-one-concern"]')).to_have_value("")
+    frame.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
+    frame.locator('[data-action="submit-previsit"]').click()
+    frame.locator('[data-action="hand-back"]').click()
+    expect(frame.locator("h1")).to_have_text("Thank you, please hand the tablet back")
+    frame.goto(frame.url.replace("/previsit/hand-back", "/visit"))
+    expect(frame.locator("[data-error]")).to_have_attribute("data-error", "handed_back")
+    assert {r["author"]["reference"] for r in responses(ehr)} == {
+        "Patient/p1",
+        "RelatedPerson/rp-mom",
+    }

@@ -1,0 +1,102 @@
+"""A launch serves only the browser that completed it: its cookie or its tab's binding is
+proven on every request, and a callback completes only in the browser that started it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import requests
+
+from benchmarks.browser import hidden_fields, meta_tags
+from tests.e2e.deployment import Browser, CookieBrowser, Deployment, deploy
+
+
+@pytest.fixture
+def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """Flip registered as a public client with the sandbox."""
+    with deploy(database_url, tmp_path) as deployment:
+        yield deployment
+
+
+@pytest.mark.parametrize("browser_kind", [Browser, CookieBrowser])
+def test_a_visit_url_opens_nothing_in_another_browser(
+    ehr: Deployment, browser_kind: type[Browser]
+) -> None:
+    clinician = browser_kind()
+    visit = clinician.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert "Maya Jones" in visit.text
+    for stranger in (Browser(), CookieBrowser()):
+        page = stranger.get(visit.url)  # the URL, taken from a log or a shoulder
+        assert page.status_code == 403, page.text
+        assert 'data-error="launch_other_browser"' in page.text
+        assert "Maya" not in page.text
+        assert "flip-launch-token" not in page.text  # nor the page's API secret
+        # Even holding the page's secret, the API answers only the browser of the launch.
+        api = f"{ehr.flip_url}{meta_tags(visit.text)['flip-api-base']}/visit"
+        stolen = {"X-Flip-Launch": clinician.api_headers(visit)["X-Flip-Launch"]}
+        answer = stranger.get(api, headers=stolen)
+        assert answer.status_code == 403
+        assert "Maya" not in answer.text
+    # The clinician's own browser still opens it, page and API.
+    assert "Maya Jones" in clinician.get(visit.url).text
+    assert clinician.get(api, headers=clinician.api_headers(visit)).status_code == 200
+
+
+def test_a_cookie_binds_in_one_hop_and_a_tab_without_one_proves_itself(ehr: Deployment) -> None:
+    with_cookie = CookieBrowser()
+    with_cookie.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    methods = [(r.request.method, urlsplit(r.url).path) for r in with_cookie.seen]
+    assert ("POST", "/callback") not in methods  # the cookie proved the callback
+    assert not [m for m in methods if m[0] == "POST" and m[1].startswith("/l/")]
+    assert not with_cookie.session_storage.get("flip-tab:latest")
+    without = Browser()
+    without.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    methods = [(r.request.method, urlsplit(r.url).path) for r in without.seen]
+    assert ("POST", "/callback") in methods  # the tab's binding proved the callback
+    assert [m for m in methods if m[0] == "POST" and m[1].endswith("/visit")]  # and the page
+
+
+def test_a_callback_link_from_another_browser_completes_nothing(ehr: Deployment) -> None:
+    attacker = Browser()
+    started = attacker.get(ehr.ehr_launch_url("p2", "e-p2"))
+    metas = meta_tags(started.text)
+    authorized = attacker.get(metas["flip-authorize-url"])
+    callback = authorized.headers["Location"]  # the attacker's code and state, unused
+    lure = f"{callback}&{urlencode({'binding': metas['flip-binding']})}"
+    victim = Browser()
+    interstitial = victim.get(lure)
+    fields = hidden_fields(interstitial.text, "flip-callback")
+    assert fields is not None
+    assert metas["flip-binding"] not in interstitial.text  # never copied into the form
+    landed = victim.follow(interstitial)
+    assert landed.status_code == 400
+    assert "Ben" not in landed.text
+    # A page of another site posting the attacker's binding is refused as well.
+    forged = requests.post(
+        f"{ehr.flip_url}/callback",
+        data={**fields, "binding": metas["flip-binding"]},
+        headers={"Origin": "https://prize.example", "Sec-Fetch-Site": "cross-site"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert forged.status_code == 400
+    assert "/l/" not in forged.headers.get("Location", "")
+
+
+def test_a_form_posted_from_another_site_changes_nothing(ehr: Deployment) -> None:
+    clinician = CookieBrowser()
+    visit = clinician.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    hand_over = visit.url.replace("/visit", "/hand-to-patient")
+    # Another site's page auto-submits a form at Flip: the browser sends Flip's cookie.
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+        forged = clinician.http.post(hand_over, headers=headers, allow_redirects=False, timeout=10)
+        assert forged.status_code == 403
+        assert 'data-error="launch_other_browser"' in forged.text
+    assert "Maya Jones" in clinician.get(visit.url).text  # the visit was not handed over
+    own = clinician.http.post(
+        hand_over, headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False, timeout=10
+    )
+    assert own.status_code == 303

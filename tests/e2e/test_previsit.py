@@ -1,0 +1,257 @@
+"""Patients and parents answer the pre-visit form through the sandbox portal, over real HTTP:
+each sees only their own answers, the chart gets one response per person, and the
+clinician's visit reads them, from the EHR or, where it takes none, from Flip's store."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import update
+
+from smart_app.core.db import db
+from smart_app.core.models import LaunchSession
+from tests.e2e.conftest import family_chart, launch, teen_with_a_visit_tomorrow
+from tests.e2e.deployment import Browser, Deployment
+from tests.e2e.test_plan import close_agenda, flip_resources, wait_written
+from tests.e2e.test_roles import CLINICIAN_WORDS, portal_launch
+
+TEEN_WORDS = "Lacrosse travel without my vest"
+LINK_IDS = (
+    "number-one-concern",
+    "no-current-concern",
+    "other-concerns",
+    "partnering-style",
+    "learning-preferences",
+    "language",
+)
+
+
+def open_form(ehr: Deployment, user: str) -> tuple[Browser, requests.Response]:
+    browser, page = portal_launch(ehr, user)
+    assert page.status_code == 200, page.text
+    assert "data-previsit" in page.text
+    return browser, page
+
+
+def send(browser: Browser, form: requests.Response, fields: list[tuple[str, str]]) -> Any:
+    """Post the form as the browser does (no script: a plain form post)."""
+    return browser.http.post(
+        f"{form.url.split('?')[0]}/answers",
+        data=[*fields, ("flip_tab", browser.tab_binding(form.url))],
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def responses(ehr: Deployment) -> list[dict[str, Any]]:
+    bundle = requests.get(
+        f"{ehr.sandbox.open_fhir_base}/QuestionnaireResponse", params={"patient": "p1"}, timeout=10
+    ).json()
+    return [entry["resource"] for entry in bundle.get("entry", [])]
+
+
+def wait_for(condition: Any, timeout_s: float = 10.0) -> Any:
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    while datetime.now(UTC) < deadline:
+        found = condition()
+        if found:
+            return found
+    raise AssertionError("the outbox never got there")
+
+
+def test_a_patient_launch_lands_on_the_form_and_sees_no_clinicians_words(
+    no_answers_yet: Deployment,
+) -> None:
+    _, page = open_form(no_answers_yet, "Patient/p1")
+    for link_id in LINK_IDS:
+        assert f'data-link-id="{link_id}"' in page.text, link_id
+    assert 'data-action="submit-previsit"' in page.text
+    assert 'hreflang="es"' in page.text and 'hreflang="en"' in page.text
+    for words in CLINICIAN_WORDS:
+        assert words not in page.text
+    # A teen is asked about sharing with nothing preselected, and names the booked visit.
+    assert re.search(r'name="share-with-family" value="(yes|no)" checked', page.text) is None
+    assert "your visit on" in page.text
+
+
+def test_a_teen_answers_in_spanish_keeps_it_private_and_the_chart_gets_it_once(
+    no_answers_yet: Deployment,
+) -> None:
+    browser, page = open_form(no_answers_yet, "Patient/p1")
+    spanish = browser.get(f"{page.url}?lang=es")
+    assert "Antes de su cita" in spanish.text
+    assert "preocupación o meta número UNO" in spanish.text
+    empty = send(browser, spanish, [("lang", "es")])
+    assert empty.status_code == 422
+    assert "Escriba su preocupación o meta número uno" in empty.text
+    assert "Elija si su familia puede ver estas respuestas" in empty.text
+    assert responses(no_answers_yet) == []  # nothing sent while something is missing
+
+    sent = send(
+        browser,
+        spanish,
+        [("lang", "es"), ("number-one-concern", TEEN_WORDS), ("share-with-family", "no"),
+         ("other-concerns", "<script>alert(1)</script>"), ("language", "es")],
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    assert 'data-previsit-status="sent"' in sent.text
+    assert "Enviado a su equipo de salud" in sent.text
+    assert "<script>alert(1)</script>" not in sent.text  # escaped, kept as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sent.text
+    (response,) = responses(no_answers_yet)
+    assert response["status"] == "completed"
+    assert response["author"] == {"reference": "Patient/p1"}
+    assert response["source"] == {"reference": "Patient/p1"}
+    assert response["subject"] == {"reference": "Patient/p1"}
+    assert response["questionnaire"].endswith("|1.0.0")
+    assert response["identifier"]["value"].startswith("previsit/")
+    assert [label["code"] for label in response["meta"]["security"]] == ["R"]
+
+    # Opened again: her own answers, to change; sending again amends the same response.
+    again = browser.get(page.url)
+    assert TEEN_WORDS in again.text
+    changed = send(
+        browser, again, [("number-one-concern", "Travel with my vest"), ("share-with-family", "no")]
+    )
+    assert 'data-previsit-status="sent"' in changed.text
+    (amended,) = responses(no_answers_yet)
+    assert amended["id"] == response["id"]
+    assert amended["status"] == "amended"
+    assert "Travel with my vest" in str(amended["item"])
+
+
+def test_a_parent_never_sees_the_teens_words_and_the_visit_shows_the_teen_first(
+    no_answers_yet: Deployment,
+) -> None:
+    teen, teen_form = open_form(no_answers_yet, "Patient/p1")
+    send(teen, teen_form, [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")])
+    parent, parent_form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    assert TEEN_WORDS not in parent_form.text
+    assert 'data-link-id="share-with-family"' not in parent_form.text  # only a patient decides
+    assert 'data-link-id="respondent"' not in parent_form.text  # the sign-in says who
+    sent = send(parent, parent_form, [("number-one-concern", "Her weight gain this winter")])
+    assert 'data-previsit-status="sent"' in sent.text
+    assert TEEN_WORDS not in sent.text
+    by_author = {r["author"]["reference"]: r for r in responses(no_answers_yet)}
+    assert set(by_author) == {"Patient/p1", "RelatedPerson/rp-mom"}
+    assert "security" not in by_author["RelatedPerson/rp-mom"].get("meta", {})
+
+    agenda = launch(no_answers_yet).get()["agenda"]
+    assert [item["text"] for item in agenda[:2]] == [TEEN_WORDS, "Her weight gain this winter"]
+    assert agenda[0]["care_team_only"] is True
+    assert agenda[1]["care_team_only"] is False
+
+
+def test_an_ehr_that_takes_no_answers_still_gets_them_to_the_visit(
+    database_url: str, tmp_path: Path
+) -> None:
+    with family_chart(database_url, tmp_path, answered=False, profile="oracle-like") as ehr:
+        teen_with_a_visit_tomorrow(ehr)
+        browser, form = open_form(ehr, "Patient/p1")
+        sent = send(
+            browser, form, [("number-one-concern", TEEN_WORDS), ("share-with-family", "yes")]
+        )
+        assert 'data-previsit-status="saved"' in sent.text  # never "sent": the EHR has none
+        assert "Your care team will see your answers at your visit" in sent.text
+        assert responses(ehr) == []
+        again = send(
+            browser, form, [("number-one-concern", TEEN_WORDS), ("share-with-family", "yes")]
+        )
+        assert 'data-previsit-status="saved"' in again.text
+        agenda = launch(ehr).get()["agenda"]
+        assert [item["text"] for item in agenda].count(TEEN_WORDS) == 1
+
+
+def test_a_refused_write_keeps_the_answers_and_says_so_plainly(
+    no_answers_yet: Deployment,
+) -> None:
+    browser, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    no_answers_yet.fault(
+        status=403, count=5, methods=["POST"], path_prefix="/fhir/QuestionnaireResponse"
+    )
+    sent = send(browser, form, [("number-one-concern", "Her weight gain this winter")])
+    assert 'data-previsit-status="saved"' in sent.text
+    assert "did not accept your answers" in sent.text
+    assert "your care team will still see them" in sent.text
+    assert responses(no_answers_yet) == []
+    agenda = launch(no_answers_yet).get()["agenda"]
+    assert "Her weight gain this winter" in [item["text"] for item in agenda]
+
+
+def test_a_slow_ehr_is_told_as_saved_then_sent_once(no_answers_yet: Deployment) -> None:
+    browser, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    no_answers_yet.fault(
+        status=503, count=2, methods=["POST"], path_prefix="/fhir/QuestionnaireResponse"
+    )
+    sent = send(browser, form, [("number-one-concern", "Her weight gain this winter")])
+    assert 'data-previsit-status="saved"' in sent.text
+    assert "it will reach your care team shortly" in sent.text
+    wait_for(lambda: responses(no_answers_yet))
+    page = wait_for(
+        lambda: (p := browser.get(form.url)) and 'data-previsit-status="sent"' in p.text and p
+    )
+    assert "Sent to your care team" in page.text
+    assert len(responses(no_answers_yet)) == 1
+
+
+def test_the_patients_no_current_concern_heads_the_visit_above_the_parents_concern(
+    no_answers_yet: Deployment,
+) -> None:
+    teen, teen_form = open_form(no_answers_yet, "Patient/p1")
+    send(
+        teen,
+        teen_form,
+        [("no-current-concern", "true"), ("share-with-family", "yes"), ("language", "es")],
+    )
+    parent, parent_form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    send(parent, parent_form, [("number-one-concern", "Her weight gain this winter")])
+    page = launch(no_answers_yet).page.text
+    said_nothing = page.index("no current concern or goal")
+    assert page.index("Maya") < said_nothing < page.index("Her weight gain this winter")
+    assert re.search(r"Maya: Español &middot; <strong>interpreter</strong>", page)
+
+
+def test_the_private_words_travel_with_their_label_into_the_chart(
+    no_answers_yet: Deployment,
+) -> None:
+    teen, teen_form = open_form(no_answers_yet, "Patient/p1")
+    send(teen, teen_form, [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")])
+    parent, parent_form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    send(parent, parent_form, [("number-one-concern", "Her weight gain this winter")])
+    visit = launch(no_answers_yet)
+    close_agenda(visit)
+    plan = {
+        "items": [{"text": "Dietitian call about enzymes", "when": "later"}],
+        "goals": [{"text": "Gain 2 kg by spring"}],
+        "partnering_note": {"text": "Maya leads; mom supports."},
+        "something_else_asked": True,
+    }
+    assert visit.send("POST", "/visit/plan", plan).status_code == 202
+    assert wait_written(visit)["state"] == "written"
+
+    def restricted(resource: dict[str, Any]) -> bool:
+        return [s.get("code") for s in resource.get("meta", {}).get("security", [])] == ["R"]
+
+    (careplan,) = flip_resources(no_answers_yet, "CarePlan")
+    assert TEEN_WORDS in careplan["text"]["div"] and restricted(careplan)
+    (goal,) = flip_resources(no_answers_yet, "Goal")
+    assert not restricted(goal)  # the goal does not carry her words
+    for note in flip_resources(no_answers_yet, "DocumentReference"):
+        assert not restricted(note)  # nor does the partnering note
+
+
+def test_an_expired_form_tells_the_person_to_start_again_from_their_portal(
+    no_answers_yet: Deployment,
+) -> None:
+    browser, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    with no_answers_yet.flip.app_context(), db.session() as session:
+        session.execute(update(LaunchSession).values(expires_at=datetime.now(UTC)))
+    expired = send(browser, form, [("number-one-concern", "Her weight gain this winter")])
+    assert expired.status_code == 401
+    assert "patient portal" in expired.text
+    assert "chart" not in expired.text  # a parent is not told to open the chart
+    assert responses(no_answers_yet) == []

@@ -1,0 +1,128 @@
+"""At check-in, the clinician's screen handed to the patient: only the form, one person's
+turn at a time (the teen first), never the visit again, then handed back; over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from tests.e2e.conftest import Visit, launch
+from tests.e2e.deployment import Deployment
+from tests.e2e.test_previsit import TEEN_WORDS, open_form, responses, send
+from tests.e2e.test_roles import CLINICIAN_WORDS
+
+MOM_WORDS = "Her weight gain this winter"
+
+
+def post(visit: Visit, path: str, fields: list[tuple[str, str]]) -> requests.Response:
+    """A form post from the page, as the browser sends it (flip-tab.js adds the tab)."""
+    base = visit.page.url.rsplit("/", 1)[0]
+    return visit.browser.http.post(
+        f"{base}/{path}",
+        data=[*fields, ("flip_tab", visit.browser.tab_binding(visit.page.url))],
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def page(visit: Visit, path: str) -> requests.Response:
+    return visit.browser.get(f"{visit.page.url.rsplit('/', 1)[0]}/{path}")
+
+
+def hand_over(ehr: Deployment) -> Visit:
+    visit = launch(ehr)
+    assert 'data-action="hand-to-patient"' in visit.page.text
+    handed = post(visit, "hand-to-patient", [])
+    assert handed.status_code == 303
+    assert handed.headers["Location"].endswith("/previsit")
+    return visit
+
+
+def test_the_tablet_takes_the_teen_then_her_mom_and_never_shows_the_visit(
+    no_answers_yet: Deployment,
+) -> None:
+    visit = hand_over(no_answers_yet)
+    first = page(visit, "previsit")
+    assert "First, please hand the tablet to Maya" in first.text
+    assert "data-agenda" not in first.text
+    for words in CLINICIAN_WORDS:
+        assert words not in first.text
+    # Back to the visit, by the back button or the URL: refused, in the patient's words.
+    back = page(visit, "visit")
+    assert back.status_code == 403
+    assert 'data-error="handed_to_patient"' in back.text
+    assert "hand the tablet back" in back.text
+    api = visit.send("GET", "/visit", None)
+    assert api.status_code == 403 and api.json()["error"] == "handed_to_patient"
+
+    assert post(visit, "previsit/turn", [("who", "Patient/p1")]).status_code == 303
+    teen_form = page(visit, "previsit")
+    assert 'data-link-id="share-with-family"' in teen_form.text
+    sent = post(
+        visit,
+        "previsit/answers",
+        [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")],
+    )
+    assert 'data-previsit-status="sent"' in sent.text
+    assert TEEN_WORDS not in sent.text  # the next person is handed a clean screen
+    assert 'data-who="RelatedPerson/rp-mom"' in sent.text
+    assert "First, please hand" not in sent.text
+
+    post(visit, "previsit/turn", [("who", "RelatedPerson/rp-mom")])
+    mom_form = page(visit, "previsit")
+    assert TEEN_WORDS not in mom_form.text
+    assert 'data-link-id="share-with-family"' not in mom_form.text
+    post(visit, "previsit/answers", [("number-one-concern", MOM_WORDS)])
+
+    done = post(visit, "previsit/hand-back", [])
+    assert "Thank you, please hand the tablet back" in done.text
+    for path in ("previsit", "visit"):
+        after = page(visit, path)
+        assert after.status_code == 403
+        assert 'data-error="handed_back"' in after.text
+
+    by_author = {r["author"]["reference"]: r for r in responses(no_answers_yet)}
+    assert set(by_author) == {"Patient/p1", "RelatedPerson/rp-mom"}
+    assert by_author["Patient/p1"]["source"] == {"reference": "Patient/p1"}
+    assert [s["code"] for s in by_author["Patient/p1"]["meta"]["security"]] == ["R"]
+    agenda = launch(no_answers_yet).get()["agenda"]  # the visit again: a new launch
+    assert [i["text"] for i in agenda[:2]] == [TEEN_WORDS, MOM_WORDS]
+    assert agenda[0]["care_team_only"] is True
+
+
+def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
+    no_answers_yet: Deployment,
+) -> None:
+    visit = hand_over(no_answers_yet)
+    post(visit, "previsit/turn", [("who", "other")])
+    form = page(visit, "previsit")
+    assert 'data-link-id="share-with-family"' not in form.text
+    post(visit, "previsit/answers", [("number-one-concern", "Grandma: her cough at night")])
+    (response,) = responses(no_answers_yet)
+    assert response["author"] == {"reference": "Practitioner/dr1"}
+    assert response["source"] == {"reference": "Patient/p1"}
+    answers: list[dict[str, Any]] = response["item"]
+    respondent = next(i for i in answers if i["linkId"] == "respondent")
+    assert respondent["answer"][0]["valueCoding"]["code"] == "other"
+    agenda = launch(no_answers_yet).get()["agenda"]
+    assert "Grandma: her cough at night" in [i["text"] for i in agenda]
+
+
+def test_a_turn_for_someone_not_offered_is_refused(no_answers_yet: Deployment) -> None:
+    visit = hand_over(no_answers_yet)
+    refused = post(visit, "previsit/turn", [("who", "Patient/p2")])
+    assert refused.status_code == 400
+    assert "Choose who is answering" in refused.text
+
+
+def test_a_portal_user_cannot_hand_anything_back(no_answers_yet: Deployment) -> None:
+    browser, form = open_form(no_answers_yet, "Patient/p1")
+    refused = browser.http.post(
+        f"{form.url}/hand-back",
+        data={"flip_tab": browser.tab_binding(form.url)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert refused.status_code == 400
+    assert send(browser, form, [("number-one-concern", "x"), ("share-with-family", "yes")]).ok
