@@ -62,6 +62,14 @@ class Closing:
         )
         return status
 
+    def save_form(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
+        """Keep the closing form as typed (checked against docs/openapi.yaml), so a reload
+        restores every field; finishing keeps it too."""
+        form = dict(body)
+        key = self.readers.for_launch(opened).draft_key()
+        self.drafts.change(key, lambda draft: replace(draft, plan_form=form))
+        return form
+
     def writeback(self, opened: OpenLaunch) -> WritebackStatus | None:
         """The write-back status of this launch's plan, or None."""
         return self._status(self.readers.for_launch(opened))

@@ -1,4 +1,5 @@
-"""Closing the visit's API: finish the plan, its write-back status, the private reflection.
+"""Closing the visit's API: the form as typed, finishing the plan, its write-back status,
+the private reflection.
 
 Bound to one launch by its URL, as the visit's API is (docs/openapi.yaml).
 """
@@ -27,6 +28,13 @@ def api_finish_plan() -> tuple[Response, int]:
     """Finish the visit: 409 listing open patient/family items, else 202 and write-back."""
     status = service(Closing).finish(g.launch, request.get_json(silent=True))
     return jsonify(status.to_json()), 202
+
+
+@bp.put(f"{LAUNCH_PREFIX}/api/visit/plan/form")
+def api_plan_form() -> tuple[Response, int]:
+    """Keep the closing form as typed (a reload restores it); never written to the chart."""
+    kept = service(Closing).save_form(g.launch, request.get_json(silent=True))
+    return jsonify({"plan_form": kept}), 200
 
 
 @bp.get(f"{LAUNCH_PREFIX}/api/visit/writeback")

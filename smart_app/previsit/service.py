@@ -8,6 +8,7 @@ confirmed it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from fhir_mappings.previsit_form import (
 from fhir_mappings.questionnaire import build_questionnaire
 from launch.capabilities import ServerCapabilities
 from launch.gateway import SearchRequest
+from smart_app.core.leases import PENDING
 from smart_app.core.validation import InvalidRequest
 from smart_app.previsit.answers import Asked, Posted, parse_answers
 from smart_app.previsit.outbox import PrevisitOutbox
@@ -37,6 +39,7 @@ from smart_app.session.handover import SOMEONE_ELSE, TABLET
 from smart_app.session.launches import LaunchService, OpenLaunch
 
 TEEN_AGES = range(12, 18)  # asked about sharing with nothing preselected
+SETTLE_S = 2.0  # how long a send waits for the worker's attempt on its answers
 NOBODY = ""  # the tablet between turns: it asks who is answering next
 
 
@@ -163,7 +166,9 @@ class PrevisitService:
         # The first attempt now, so the person usually hears "sent" at once; if the EHR is
         # slow or down, the worker retries with backoff and the page says "saved".
         if not self.outbox.process(key):
+            # The worker holds the row (it took it first): wait briefly for its attempt.
             self.outbox.wake.set()
+            self._settle(owner)
         after: StoredResponse | None = self.store.find(owner)
         delivery = after.state if after else None
         if tablet:
@@ -180,6 +185,14 @@ class PrevisitService:
             delivery=delivery,
             just_sent=True,
         )
+
+    def _settle(self, owner: Owner) -> None:
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline:
+            found = self.store.find(owner)
+            if found is None or found.state != PENDING:
+                return
+            time.sleep(0.05)
 
     def take_turn(self, opened: OpenLaunch, who: str) -> None:
         """On the tablet: `who` (one of the people offered) answers next."""

@@ -24,9 +24,7 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def plan_property(*names: str) -> dict[str, Any]:
-    found: dict[str, Any] = SPEC["paths"]["/visit/plan"]["post"]["requestBody"]["content"][
-        "application/json"
-    ]["schema"]
+    found: dict[str, Any] = schema("PlanForm")  # the finished plan's body, and the form's
     for name in names:
         found = found["properties"][name] if name != "[]" else found["items"]
     return found

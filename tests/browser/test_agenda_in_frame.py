@@ -117,3 +117,31 @@ def test_the_agenda_is_flipped_and_edits_survive_reload_and_relaunch(
     assert shown(frame) == expected
     reason = line(frame, "weight gain").locator("[data-reason]")
     expect(reason).to_have_value("Dietitian next week")
+
+
+@pytest.mark.browser
+def test_a_reload_in_the_middle_of_typing_the_plan_keeps_every_field(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    typed = {
+        ".plan-text": "Dietitian call about enzymes",
+        ".goal-text": "Play the whole season",
+        "#follow-up": "Clinic in 3 months",
+        "#partnering-text": "Maya leads; mom fills in dates.",
+        "#reflection-questions": "Mostly; I asked Maya first.",
+    }
+    frame.locator("#something-else-asked").check()
+    frame.locator("details.reflection summary").click()  # the private reflection, opened
+    for selector, words in typed.items():
+        with frame.page.expect_response(
+            lambda r: r.request.method == "PUT" and "/api/visit/" in r.url
+        ) as kept:
+            frame.locator(selector).first.fill(words)
+        assert kept.value.ok
+    page.reload()
+    frame = open_flip(page, ehr)
+    frame.locator("details.reflection summary").click()
+    for selector, words in typed.items():
+        expect(frame.locator(selector).first).to_have_value(words)
+    expect(frame.locator("#something-else-asked")).to_be_checked()

@@ -81,5 +81,6 @@ def test_outbox_status_json_lists_each_resource_with_its_id(chart: Chart) -> Non
         "status": "written",
         "id": careplan["id"],
         "message": None,
+        "action": None,  # a first version: no amendment
     }
     assert careplan["id"].startswith("CarePlan/")

@@ -6,7 +6,8 @@
   var statusLine = document.getElementById("plan-status");
   var openItems = document.getElementById("open-items");
   var asked = document.getElementById("something-else-asked");
-  var addedAfterAsking = [];
+  // What "something else" brought up, kept with the form (restored after a reload).
+  var addedAfterAsking = JSON.parse(asked.dataset.added || "[]");
   var send = window.FlipApi.send;
 
   function say(text, isError) {
@@ -104,6 +105,36 @@
     }).catch(function () { setTimeout(poll, 5000); });
   }
 
+  // Every field is kept as it is typed (the draft, server-side), so a reload loses none.
+  var timers = {};
+  function later(name, action) {
+    clearTimeout(timers[name]);
+    timers[name] = setTimeout(function () {
+      action().then(function (answer) {
+        if (answer.status !== 200) say((answer.data.message || "Not kept.") + " It is still on this page.", true);
+      }).catch(function () {
+        say("Flip could not keep your typing just now; it is still on this page.", true);
+      });
+    }, 400);
+  }
+  function keep(event) {
+    if (event && event.target && event.target.dataset && event.target.dataset.reflection) {
+      later("reflection", keepReflection);
+    } else {
+      later("plan", function () { return send("PUT", "/visit/plan/form", plan()); });
+    }
+  }
+  function keepReflection() {
+    var reflection = {};
+    document.querySelectorAll("[data-reflection]").forEach(function (area) {
+      reflection[area.dataset.reflection] = area.value;
+    });
+    return send("PUT", "/visit/reflection", reflection);
+  }
+  form.addEventListener("input", keep);
+  form.addEventListener("change", keep);
+  asked.addEventListener("change", keep);
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     say("Sending\u2026");
@@ -138,18 +169,17 @@
     input.focus();
   });
   document.getElementById("save-reflection").addEventListener("click", function () {
-    var reflection = {};
-    document.querySelectorAll("[data-reflection]").forEach(function (area) {
-      reflection[area.dataset.reflection] = area.value;
-    });
-    send("PUT", "/visit/reflection", reflection).then(function (answer) {
+    keepReflection().then(function (answer) {
       say(answer.status === 200 ? "Reflection kept (private)." : answer.data.message, answer.status !== 200);
     });
   });
 
   // Items added to the agenda after "something else" was asked are what it brought up.
   document.addEventListener("flip:item-added", function (event) {
-    if (asked.checked) addedAfterAsking.push(event.detail.text);
+    if (asked.checked) {
+      addedAfterAsking.push(event.detail.text);
+      keep();
+    }
   });
 
   var section = document.getElementById("writeback");
