@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from fhir_mappings.plan_model import AgreedPlan
@@ -90,17 +89,6 @@ def take_queued(row: OutboxEntry, vault: Vault) -> AgreedPlan | None:
     except SealBroken:
         row.sealed_queued = None
         return None
-
-
-def history_of(row: OutboxEntry) -> list[dict[str, Any]]:
-    """Each earlier version: its number, outcome and times (no words)."""
-    found: list[dict[str, Any]] = json.loads(row.history or "[]")
-    return found
-
-
-def finished_at(entry: Mapping[str, Any]) -> datetime:
-    """When a version in the history was finished."""
-    return datetime.fromisoformat(str(entry["finished_at"]))
 
 
 def _content(plan_json: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -159,12 +158,6 @@ class PrevisitStore:
             last_error=row.last_error,
             ehr_id=row.ehr_id,
         )
-
-
-def authored_at(response: dict[str, Any]) -> datetime | None:
-    """When a stored response was authored."""
-    value = response.get("authored")
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _by_owner(owner: Owner) -> Any:

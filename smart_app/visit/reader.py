@@ -151,6 +151,7 @@ class VisitReader:
         encounter_json = found["encounter"][0] if found["encounter"] else None
         encounter = encounter_to_summary(encounter_json) if encounter_json else None
         visit_start = _visit_start(encounter, found["appointments"])
+        key = self.draft_key()
         inputs: VisitInputs = read_visit(
             patient_id=patient.id,
             patient=found["patient"][0],
@@ -169,9 +170,8 @@ class VisitReader:
             base=self.canonical_base,
             linkid_map=self.registration.linkid_map,
             questionnaire_urls=self.registration.site_questionnaires,
-            own_plan_id=self.draft_key().plan_id,
+            own_plan_id=key.plan_id,
         )
-        key = self.draft_key()
         draft = self.drafts.load(key)
         audit.record(
             user=key.user_ref,
