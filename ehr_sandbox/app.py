@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from ehr_sandbox import auth, faults, pages, portal
+from ehr_sandbox import auth, cds_client, faults, pages, portal
 from ehr_sandbox.access import Access
 from ehr_sandbox.config import SandboxSettings, load_settings
 from ehr_sandbox.db import Database
@@ -42,5 +42,6 @@ def create_app(settings: SandboxSettings | Mapping[str, Any] | None = None) -> F
     )
     app.register_blueprint(pages.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(cds_client.bp)
     db.create_all()
     return app

@@ -28,6 +28,11 @@ class SandboxSettings:
     latency_ms: int = 0
     # The app the chart page and the portal launch (SMART launch URL, without parameters).
     app_launch_url: str = "http://127.0.0.1:8080/launch"
+    # The app's CDS Hooks discovery URL, called when a chart opens (ehr_sandbox/cds_client.py);
+    # None: `/cds-services` on the origin of app_launch_url.
+    cds_services_url: str | None = None
+    # The OAuth client the hook's fhirAuthorization token is issued to (the app's).
+    cds_app_client_id: str = "flip"
     # Signs sessions of the sandbox's own pages (login, consent); not a production secret.
     secret_key: str = "sandbox-only-not-a-secret"  # noqa: S105
     # The practitioner signed in to the EHR when the chart page launches an app.

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from ehr_sandbox.config import SandboxSettings
@@ -63,6 +63,23 @@ def home() -> str:
     return render_template("home.html", patients=patients, visits=visits)
 
 
+@bp.get("/clinic-day/panel")
+def panel() -> str:
+    """The app launched from the schedule, with no patient: the care team's clinic day."""
+    settings = current_state().settings
+    with current_state().db.session() as session:
+        launch_id = create_launch(
+            session,
+            LaunchContext(
+                patient=None,
+                practitioner=signed_in_practitioner(settings, request.args.get("practitioner")),
+                need_patient_banner=False,
+                smart_style_url=smart_style_url(settings),
+            ),
+        )
+    return render_template("panel.html", launch_url=launch_url(settings, launch_id))
+
+
 @bp.get("/chart/<patient_id>")
 def chart(patient_id: str) -> tuple[str, int] | str:
     """A patient's chart with the app launched in the sidebar frame."""
@@ -96,6 +113,8 @@ def chart(patient_id: str) -> tuple[str, int] | str:
         conditions=conditions,
         observations=observations,
         launch_url=launch_url(settings, launch_id),
+        # The app's CDS card, fetched by the page once shown (ehr_sandbox/cds_client.py).
+        cds_cards_url=url_for("cds_client.cards", patient_id=patient_id, launch=launch_id),
     )
 
 
@@ -105,19 +124,23 @@ def create_launch_for_tools() -> tuple[Response, int]:
     if request.remote_addr not in LOOPBACK:
         return jsonify({"error": "launch creation answers loopback clients only"}), 403
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("patient"), str):
-        return jsonify({"error": "send JSON with a 'patient' id"}), 400
+    # Without a patient, a practitioner's launch from the schedule: the app's clinic day.
+    if not isinstance(body, dict) or not isinstance(
+        body.get("patient") or body.get("practitioner"), str
+    ):
+        return jsonify({"error": "send JSON with a 'patient' or a 'practitioner' id"}), 400
     settings = current_state().settings
     with current_state().db.session() as session:
-        if read_resource(session, "Patient", body["patient"]) is None:
-            return jsonify({"error": f"no Patient with id {body['patient']!r}"}), 400
+        patient = body.get("patient")
+        if patient is not None and read_resource(session, "Patient", str(patient)) is None:
+            return jsonify({"error": f"no Patient with id {patient!r}"}), 400
         encounter = body.get("encounter")
         if encounter is not None and read_resource(session, "Encounter", str(encounter)) is None:
             return jsonify({"error": f"no Encounter with id {encounter!r}"}), 400
         launch_id = create_launch(
             session,
             LaunchContext(
-                patient=body["patient"],
+                patient=None if patient is None else str(patient),
                 encounter=None if encounter is None else str(encounter),
                 practitioner=signed_in_practitioner(settings, body.get("practitioner")),
                 need_patient_banner=bool(body.get("need_patient_banner", False)),

@@ -84,6 +84,7 @@ def answers_to_preference(answers: Iterable[PreVisitAnswers]) -> PartneringPrefe
         source="questionnaire",
         recorded=chosen.authored,
         recorded_by=chosen.author_display,
+        recorded_role="family member" if chosen.is_family else "patient",
     )
 
 
@@ -117,6 +118,7 @@ def observation_to_preference(
         source="observation",
         recorded=recorded,
         recorded_by=_performer_display(resource.get("performer")),
+        recorded_role=_role_of(resource.get("performer")),
     )
 
 
@@ -145,6 +147,7 @@ def note_to_preference(
         source="note",
         recorded=instant(resource.get("date"), zone),
         recorded_by=_performer_display(resource.get("author")),
+        recorded_role=_role_of(resource.get("author")),
     )
 
 
@@ -175,4 +178,21 @@ def _performer_display(value: object) -> str | None:
     for ref in dicts(value):
         if found := text(ref.get("display")):
             return found
+    return None
+
+
+# Who recorded an entry, in the care team's words, by the type of the reference.
+_ROLE_OF_TYPE = {
+    "Practitioner": "clinician",
+    "PractitionerRole": "clinician",
+    "Patient": "patient",
+    "RelatedPerson": "family member",
+}
+
+
+def _role_of(value: object) -> str | None:
+    for ref in dicts(value):
+        kind = (reference(ref) or "").split("/")[0]
+        if kind in _ROLE_OF_TYPE:
+            return _ROLE_OF_TYPE[kind]
     return None

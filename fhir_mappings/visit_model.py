@@ -52,6 +52,7 @@ class PartneringPreference:
     source: str  # "questionnaire" | "observation" | "note"
     recorded: datetime | None
     recorded_by: str | None  # display of who gave or wrote it
+    recorded_role: str | None = None  # "patient" | "family member" | "clinician", in words
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,22 @@ def flip_registrations(sandbox_url: str) -> dict[str, object]:
     """Flip's registration with the sandbox, as an integration engineer would write it."""
     return {
         "registrations": [
-            {"iss": f"{sandbox_url}/fhir", "client_id": DEMO_CLIENT_ID, "client_type": "public"}
-        ]
+            {
+                "iss": f"{sandbox_url}/fhir",
+                "client_id": DEMO_CLIENT_ID,
+                "client_type": "public",
+                # The clinic-day panel's rows open the sandbox's chart, which launches Flip.
+                "chart_url": f"{sandbox_url}/chart/{{patient}}",
+            }
+        ],
+        # The sandbox calls Flip's CDS Hooks service when a chart opens (README.md).
+        "cds_clients": [
+            {
+                "iss": sandbox_url,
+                "jwks_url": f"{sandbox_url}/cds-client/jwks.json",
+                "fhir_servers": [f"{sandbox_url}/fhir"],
+            }
+        ],
     }
 
 
@@ -65,6 +79,8 @@ def run_demo(*, sandbox_port: int, app_port: int, sandbox_profile: str = "open")
         "FLIP_ENV": os.environ.get("FLIP_ENV", "development"),
         "FLIP_PUBLIC_URL": app_url,
         "FLIP_REGISTRATIONS_FILE": str(registrations_file.resolve()),
+        # The sandbox's CDS hook token is issued to Flip's demo client.
+        "FLIP_SANDBOX_CDS_APP_CLIENT_ID": DEMO_CLIENT_ID,
     }
     subprocess.run([*flip, "db", "upgrade"], check=True, env=env)  # noqa: S603
     processes = [

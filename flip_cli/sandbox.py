@@ -118,19 +118,25 @@ def register_client(
 
 
 @sandbox.command("launch-url")
-@click.option("--patient", required=True, help="Patient id in the sandbox.")
+@click.option("--patient", default=None, help="Patient id; without it, a launch from the schedule.")
 @click.option("--encounter", default=None, help="Encounter id (optional).")
 @click.option("--practitioner", default=None, help="Signed-in practitioner id (optional).")
 @click.option("--need-patient-banner/--no-patient-banner", default=False, show_default=True)
 @click.option("--sandbox-url", default=DEFAULT_SANDBOX_URL, show_default=True)
 def launch_url(
-    patient: str,
+    patient: str | None,
     encounter: str | None,
     practitioner: str | None,
     need_patient_banner: bool,
     sandbox_url: str,
 ) -> None:
-    """Print an EHR launch URL for the app that completes without a login page."""
+    """Print an EHR launch URL for the app that completes without a login page.
+
+    Without --patient, the practitioner's launch from the clinic schedule: Flip opens the
+    clinic-day panel.
+    """
+    if patient is None and practitioner is None:
+        raise click.UsageError("give --patient, or --practitioner for the clinic-day panel")
     body = {
         "patient": patient,
         "encounter": encounter,

@@ -169,6 +169,12 @@ class FhirGateway:
 
     def search(self, request: SearchRequest, *, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         """Every resource matching the search, following `next` links on this origin only."""
+        return self.search_pages(request, max_pages=max_pages)[0]
+
+    def search_pages(
+        self, request: SearchRequest, *, max_pages: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """At most `max_pages` pages of a search, and whether they were all it had."""
         url: str | None = f"{self.base}/{request.relative_url()}"
         found: list[dict[str, Any]] = []
         for _ in range(max_pages):
@@ -177,29 +183,43 @@ class FhirGateway:
             bundle = self._call("GET", url, request.resource_type, "search")
             found.extend(_entries(bundle))
             url = self._next_link(bundle)
-        return found
+        return found, url is None
 
     def batch_search(
-        self, requests_: Sequence[SearchRequest], *, use_batch: bool
+        self,
+        requests_: Sequence[SearchRequest],
+        *,
+        use_batch: bool,
+        refused: list[SearchRequest] | None = None,
     ) -> list[list[dict[str, Any]]]:
-        """Several searches in one round trip (a batch Bundle) or, if not, in parallel."""
+        """Several searches in one round trip (a batch Bundle) or, if not, in parallel.
+
+        An optional search the server refuses gives an empty list, and is added to
+        `refused` (when given) so that the page can say what it could not read.
+        """
         if not requests_:
             return []
+        noted = [] if refused is None else refused
         if use_batch:
-            return self._batch(requests_)
+            return self._batch(requests_, noted)
         with ThreadPoolExecutor(max_workers=min(8, len(requests_))) as pool:
-            return list(pool.map(self._search_tolerating_optional, requests_))
+            return list(pool.map(lambda r: self._search_tolerating_optional(r, noted), requests_))
 
-    def _search_tolerating_optional(self, request: SearchRequest) -> list[dict[str, Any]]:
+    def _search_tolerating_optional(
+        self, request: SearchRequest, refused: list[SearchRequest]
+    ) -> list[dict[str, Any]]:
         try:
             return self.search(request)
         except FhirFatalError as exc:
             if not request.optional or isinstance(exc, FhirUnauthorized):
                 raise
             log.warning("optional %s search refused (HTTP %s)", request.resource_type, exc.status)
+            refused.append(request)
             return []
 
-    def _batch(self, requests_: Sequence[SearchRequest]) -> list[list[dict[str, Any]]]:
+    def _batch(
+        self, requests_: Sequence[SearchRequest], refused: list[SearchRequest]
+    ) -> list[list[dict[str, Any]]]:
         bundle = {
             "resourceType": "Bundle",
             "type": "batch",
@@ -216,6 +236,7 @@ class FhirGateway:
                 if not request.optional or not isinstance(error, FhirFatalError):
                     raise error
                 log.warning("optional %s search refused (%s)", request.resource_type, status)
+                refused.append(request)
                 results.append([])
                 continue
             page = _entries(inner)

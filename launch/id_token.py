@@ -1,13 +1,11 @@
 """OpenID Connect id_token validation against the issuer's JWKS (joserfc).
 
-Each issuer's key set is cached for `ttl_s` and fetched again, once, when an id_token
-names a `kid` the cached set lacks: an EHR that rotates its signing keys is followed
-without a restart (https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys).
+Each issuer's key set is cached and refetched on an unknown `kid` (launch/jwks.py): an
+EHR that rotates its signing keys is followed without a restart.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -19,9 +17,9 @@ from joserfc.jwt import ClaimsOption
 
 from launch.discovery import SmartConfiguration
 from launch.errors import IdTokenInvalid
+from launch.jwks import DEFAULT_JWKS_TTL_S, JwksCache, JwksUnavailable
 
 ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
-DEFAULT_JWKS_TTL_S = 3600.0
 
 
 class IdTokenValidator:
@@ -34,11 +32,7 @@ class IdTokenValidator:
         ttl_s: float = DEFAULT_JWKS_TTL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._http = http
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._key_sets: dict[str, tuple[float, KeySet]] = {}
-        self._lock = threading.Lock()
+        self._jwks = JwksCache(http, ttl_s=ttl_s, clock=clock)
 
     def validate(
         self,
@@ -74,24 +68,8 @@ class IdTokenValidator:
         return dict(token.claims)
 
     def _key_set(self, jwks_uri: str, *, kid: str | None) -> KeySet:
-        now = self._clock()
-        with self._lock:
-            cached = self._key_sets.get(jwks_uri)
-        if cached is not None and now - cached[0] < self._ttl_s:
-            key_set = cached[1]
-            if kid is None or any(key.kid == kid for key in key_set.keys):
-                return key_set
-            # An unknown kid: the EHR may have rotated its keys since. One fetch per
-            # id_token, and id_tokens come from the token endpoint, not from the browser.
-        key_set = self._fetch(jwks_uri)
-        with self._lock:
-            self._key_sets[jwks_uri] = (now, key_set)
-        return key_set
-
-    def _fetch(self, jwks_uri: str) -> KeySet:
         try:
-            response = self._http.get(jwks_uri, timeout=10)
-            response.raise_for_status()
-            return KeySet.import_key_set(response.json())
-        except (requests.RequestException, ValueError, JoseError) as exc:
-            raise IdTokenInvalid(f"cannot read the EHR's JWKS ({type(exc).__name__})") from exc
+            return self._jwks.key_set(jwks_uri, kid=kid)
+        except JwksUnavailable as exc:
+            cause = type(exc.__cause__).__name__
+            raise IdTokenInvalid(f"cannot read the EHR's JWKS ({cause})") from exc

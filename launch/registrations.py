@@ -42,7 +42,11 @@ DEFAULT_SCOPE = (
     "patient/Patient.rs patient/Encounter.rs patient/Appointment.rs "
     "patient/QuestionnaireResponse.crus patient/Observation.crus "
     "patient/DocumentReference.crus patient/CarePlan.crus patient/Goal.crus "
-    "patient/RelatedPerson.rs user/Practitioner.rs patient/Provenance.crs"
+    "patient/RelatedPerson.rs user/Practitioner.rs patient/Provenance.crs "
+    # The clinic-day panel reads the day's appointments and the listed patients' answers,
+    # families and last plans: what the signed-in clinician may see (smart_app/team/).
+    "user/Appointment.rs user/Patient.rs user/QuestionnaireResponse.rs "
+    "user/RelatedPerson.rs user/CarePlan.rs user/Goal.rs user/Location.rs"
 )
 CLIENT_TYPES = ("public", "symmetric", "asymmetric")
 SIGNING_ALGS = ("RS384", "ES384")
@@ -85,6 +89,9 @@ class Registration:
     # The EHR's web origins whose pages may frame Flip (CSP frame-ancestors); empty: the
     # origin of `iss`. An EHR whose chart is served from another origin names it here.
     frame_origins: tuple[str, ...] = ()
+    # Where the EHR opens one patient's chart (`{patient}` is the Patient id), for the
+    # clinic-day panel's rows; None: the EHR gives apps no such link.
+    chart_url: str | None = None
 
     @property
     def framing_origins(self) -> tuple[str, ...]:
@@ -186,7 +193,18 @@ def _parse_entry(file: Path, index: int, entry: Any) -> Registration:
         ),
         note_type=_note_type(entry.get("note_type"), where),
         frame_origins=_origins(entry.get("frame_origins", ()), where),
+        chart_url=_chart_url(entry.get("chart_url"), where),
     )
+
+
+def _chart_url(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(
+        r"https?://[^\s{}]+\{patient\}[^\s{}]*", value
+    ):
+        raise RegistrationError(f"{where} chart_url must be an http(s) URL holding {{patient}}")
+    return value
 
 
 def _origins(value: Any, where: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from flask import Flask, Response
 from flask_babel import Babel
 from sqlalchemy.exc import SQLAlchemyError
 
+from fhir_mappings.narrative import learning_words
 from smart_app import errors, services
 from smart_app.closing import views as closing_views
 from smart_app.closing.worker import OutboxWorker
@@ -22,6 +23,8 @@ from smart_app.previsit import views as previsit_views
 from smart_app.previsit.language import locale_selector
 from smart_app.session import pending, rate_limits
 from smart_app.session import views as session_views
+from smart_app.team import cds_views
+from smart_app.team import views as team_views
 from smart_app.visit import views as visit_views
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         closing_views.bp,
         previsit_views.bp,
         metrics.bp,
+        cds_views.bp,
+        team_views.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -72,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _purge_pending_launches(app)
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)
+    app.add_template_filter(learning_words)
     app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
     return app
 

@@ -44,7 +44,9 @@ from smart_app.session.roles import (
     ForPatientsAndFamilies,
     HandedBack,
     HandedToPatient,
+    NoPatientChosen,
     NotForThisUser,
+    OtherPatient,
     UserUnknown,
 )
 
@@ -121,6 +123,14 @@ def describe(error: Exception) -> Failure:
             403, "care_team_only", "This part of Flip is for your care team", str(error),
             error.advice,
         )  # fmt: skip
+    if isinstance(error, OtherPatient):
+        return Failure(
+            403, "other_patient", "This Flip is for another patient", str(error), error.advice
+        )
+    if isinstance(error, NoPatientChosen):
+        return Failure(
+            409, "no_patient", "Flip was opened without a patient", str(error), error.advice
+        )
     if isinstance(error, HandedToPatient):
         return Failure(
             403, "handed_to_patient", "This tablet is for your answers", str(error), error.advice

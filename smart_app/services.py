@@ -11,9 +11,11 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 
+from fhir_mappings.clinic_day import Reading
 from launch.capabilities import ServerCapabilities
 from launch.flow import SmartClient
 from launch.gateway import FhirGateway, retrying_session
+from launch.jwks import JwksCache
 from launch.registrations import Registrations, load_registrations
 from smart_app.closing.finishing import Closing
 from smart_app.closing.outbox import OutboxService
@@ -26,6 +28,10 @@ from smart_app.previsit.service import PrevisitService
 from smart_app.previsit.store import PrevisitStore
 from smart_app.session.ehr_style import EhrStyles
 from smart_app.session.launches import LaunchService, OpenLaunch
+from smart_app.team.cds_clients import load_cds_clients
+from smart_app.team.cds_service import CdsService
+from smart_app.team.cds_tokens import CdsTokenVerifier
+from smart_app.team.panel import TeamPanel
 from smart_app.visit.drafts import DraftStore
 from smart_app.visit.editing import AgendaEditor
 from smart_app.visit.page import VisitPage
@@ -52,6 +58,9 @@ class Services:
     previsit_store: PrevisitStore
     previsit_outbox: PrevisitOutbox
     previsit: PrevisitService
+    cds: CdsService
+    cds_tokens: CdsTokenVerifier
+    team: TeamPanel
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
@@ -125,6 +134,25 @@ def build_services(settings: Settings) -> Services:
             canonical_base=settings.canonical_base,
             clinic_zone=settings.clinic_zone,
         ),
+        cds=CdsService(
+            public_url=settings.public_url,
+            http=http,
+            zone=settings.clinic_zone,
+            clinic_language=settings.clinic_language,
+            canonical_base=settings.canonical_base,
+        ),
+        team=TeamPanel(
+            launches=launches,
+            capabilities=capabilities,
+            reading=Reading(
+                window=timedelta(days=settings.previsit_window_days),
+                base=settings.canonical_base,
+                clinic_language=settings.clinic_language,
+            ),
+            clinic_zone=settings.clinic_zone,
+            own_responses=previsit_store.responses_for,
+        ),
+        cds_tokens=CdsTokenVerifier(load_cds_clients(settings.registrations_file), JwksCache(http)),
     )
 
 

@@ -100,9 +100,11 @@ def patient_resources(
     family = [_related_person(person, p, n) for n, p in enumerate(person.parents, 1)]
     resources += family
     resources.append(_condition(person))
-    start = datetime.combine(today, time.fromisoformat(person.visit_time), zone)
+    day = today + timedelta(days=person.visit_day)
+    start = datetime.combine(day, time.fromisoformat(person.visit_time), zone)
     resources.append(_appointment(person, start))
-    resources.append(_encounter(person, start, in_progress=first_visit))
+    if person.visit_day == 0:  # a later visit has no Encounter until the patient checks in
+        resources.append(_encounter(person, start, in_progress=first_visit))
     resources += [
         _observation(person, m, n, today, zone) for n, m in enumerate(person.measurements, 1)
     ]

@@ -67,6 +67,7 @@ class PreVisitAnswer:
     partnering: str | None = None  # a code of Flip's partnering-style CodeSystem
     learning: tuple[str, ...] = ()  # codes of Flip's learning-preference CodeSystem
     share_with_family: bool = True  # False: a teen keeps answers for the care team only
+    language: str | None = None  # a BCP-47 code, when they chose one
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class PatientStory:
     age_months: int
     diagnosis: Diagnosis
     clinician: str  # slug of the Clinician the visit is booked with
-    visit_time: str  # "HH:MM", local clinic time today
+    visit_time: str  # "HH:MM", local clinic time on the visit's day
     reason: str  # the clinician's words, as booked
     story: str  # why this person is in the demo (shown to testers, not in FHIR)
     parents: tuple[Parent, ...] = ()
@@ -91,3 +92,5 @@ class PatientStory:
     care_preference: str | None = None
     city: str = "Lebanon"
     state: str = "NH"
+    # 0: today (with an Encounter, checked in); 1: booked for tomorrow (no Encounter yet).
+    visit_day: int = 0

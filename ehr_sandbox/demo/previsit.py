@@ -70,6 +70,8 @@ def questionnaire_response(
     if answer.learning:
         codings = (_coding(LEARNING_PREFERENCE, code) for code in answer.learning)
         items.append(_item("learning-preferences", *codings))
+    if answer.language:
+        items.append(_item("language", _coding("urn:ietf:bcp:47", answer.language)))
     who = "patient" if answer.by == 0 else "parent"
     items.append(_item("respondent", _coding(RESPONDENT, who)))
     items.append(_item("share-with-family", {"valueBoolean": answer.share_with_family}))

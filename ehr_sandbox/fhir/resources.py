@@ -21,6 +21,7 @@ SUPPORTED_TYPES = (
     "DocumentReference",
     "Encounter",
     "Goal",
+    "Location",
     "Observation",
     "Organization",
     "Patient",
@@ -35,7 +36,15 @@ SUPPORTED_TYPES = (
 # Types outside every patient compartment: a patient-scoped token may read and search them.
 # Terminology and definitions an app publishes (its Questionnaire and CodeSystems) too.
 SHARED_TYPES = frozenset(
-    {"CodeSystem", "Device", "Organization", "Practitioner", "Questionnaire", "ValueSet"}
+    {
+        "CodeSystem",
+        "Device",
+        "Location",
+        "Organization",
+        "Practitioner",
+        "Questionnaire",
+        "ValueSet",
+    }
 )
 
 # Elements whose Patient reference puts a resource in that patient's compartment, in order

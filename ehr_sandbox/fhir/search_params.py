@@ -64,6 +64,7 @@ _TYPE_PARAMS: dict[str, tuple[SearchParam, ...]] = {
         _p("birthdate", "date", "birthDate"),
     ),
     "Practitioner": (_NAME,),
+    "Location": (_NAME,),
     "RelatedPerson": (_PATIENT,),
     "Encounter": (
         _PATIENT,
@@ -76,6 +77,9 @@ _TYPE_PARAMS: dict[str, tuple[SearchParam, ...]] = {
         _STATUS,
         _p("date", "date", "start"),
         _p("actor", "reference", "participant.actor"),
+        # Oracle Health and Epic search a clinic day by one practitioner or location.
+        _p("practitioner", "reference", "participant.actor"),
+        _p("location", "reference", "participant.actor"),
     ),
     "QuestionnaireResponse": (
         _PATIENT,

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from smart_app.closing.finishing import Closing
 from smart_app.core.registry import service
 from smart_app.session.binding import LAUNCH_PREFIX, bind_to_launch
-from smart_app.session.roles import require_clinician
+from smart_app.session.roles import require_clinician_with_patient
 
 bp = Blueprint(
     "closing",
@@ -20,7 +20,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/closing",
 )
-bind_to_launch(bp, check_user=require_clinician)
+bind_to_launch(bp, check_user=require_clinician_with_patient)
 
 
 @bp.post(f"{LAUNCH_PREFIX}/api/visit/plan")

@@ -150,3 +150,16 @@ class PrevisitResponse(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
+
+
+class CdsTokenId(Base):
+    """A CDS client's JWT `jti` already accepted, kept until the token's `exp` (replays fail).
+
+    The primary key is the hash of iss and jti: when two workers race to accept one token,
+    the database lets only one insert succeed (CDS Hooks 2.0, "Trusting CDS Clients").
+    """
+
+    __tablename__ = "cds_token_id"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[Timestamp] = mapped_column(index=True)

@@ -28,6 +28,7 @@ from launch.gateway import FhirGateway
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession, PendingLaunch
 from smart_app.core.vault import Vault, digest
+from smart_app.session.roles import ROLE_OF_USER_TYPE
 
 # A launch outlives a long clinic session, not a day: the clinician relaunches from the chart.
 LAUNCH_LIFETIME = timedelta(hours=12)
@@ -136,7 +137,7 @@ class LaunchService:
         except LaunchError as exc:
             metrics.count_launch(type(exc).__name__)
             raise
-        if not completed.context.patient:
+        if not completed.context.patient and not _from_the_schedule(completed.context):
             metrics.count_launch("no_patient")
             raise TokenExchangeFailed("invalid_request", "the EHR gave no patient context")
         launch_id = secrets.token_urlsafe(32)
@@ -145,7 +146,7 @@ class LaunchService:
                 LaunchSession(
                     id_hash=digest(launch_id),
                     iss=completed.context.iss,
-                    patient=completed.context.patient,
+                    patient=completed.context.patient or "",
                     sealed_context=self.vault.seal(_context_json(completed.context)),
                     sealed_tokens=self.vault.seal(asdict(completed.tokens)),
                     browser_hash=digest(browser_id) if by_cookie and browser_id else None,
@@ -290,6 +291,12 @@ def _context_from_json(value: dict[str, Any]) -> LaunchContext:
             "granted_scopes": frozenset(value["granted_scopes"]),
         }
     )
+
+
+def _from_the_schedule(context: LaunchContext) -> bool:
+    # A clinician may launch with no patient, from the EHR's schedule: the clinic-day panel.
+    # A patient or parent always has their patient; without fhirUser nobody gets a panel.
+    return ROLE_OF_USER_TYPE.get(context.user_type or "") == "clinician"
 
 
 def _proves(stored_hash: str | None, presented: str | None) -> bool:

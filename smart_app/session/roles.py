@@ -99,11 +99,33 @@ def require_patient_or_family(opened: OpenLaunch) -> None:
         raise ForPatientsAndFamilies("This form is for the patient and their family.")
 
 
+class NoPatientChosen(LaunchError):
+    """A launch from the schedule (no patient) reached a page about one patient."""
+
+    advice = "Open the patient's chart in the EHR, and open Flip from there."
+
+
+class OtherPatient(LaunchError):
+    """A launch from one patient's chart asked for another patient."""
+
+    advice = "Open that patient's chart in the EHR, and open Flip from there."
+
+
+def require_clinician_with_patient(opened: OpenLaunch) -> None:
+    """Refuse what require_clinician refuses, and a launch without a patient."""
+    require_clinician(opened)
+    if not opened.context.patient:
+        raise NoPatientChosen("This Flip was opened from the schedule, with no patient.")
+
+
 def landing_endpoint(context: LaunchContext) -> str:
-    """Where a completed launch lands: the pre-visit form for a patient or parent, else
-    the clinician's visit (which explains a missing `fhirUser` itself)."""
+    """Where a completed launch lands: the pre-visit form for a patient or parent, the
+    clinic-day panel for a clinician's launch without a patient, else the clinician's
+    visit (which explains a missing `fhirUser` itself)."""
     try:
         role = role_of(context)
     except UserUnknown:
         return "visit.page"
-    return "previsit.form" if role in ("patient", "family") else "visit.page"
+    if role in ("patient", "family"):
+        return "previsit.form"
+    return "visit.page" if context.patient else "team.panel"

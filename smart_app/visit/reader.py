@@ -23,6 +23,7 @@ from fhir_mappings.patient import (
 )
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit_form import with_flips_own
+from fhir_mappings.previsit_summary import same_language
 from fhir_mappings.questionnaire import LANGUAGES
 from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
 from fhir_mappings.visit_reading import read_visit
@@ -86,7 +87,7 @@ class Visit:
             (
                 a.author_display,
                 LANGUAGES.get(a.language, a.language),
-                not _same(a.language, self.clinic_language),
+                not same_language(a.language, self.clinic_language),
             )
             for a in self.answers
             if a.language
@@ -196,20 +197,24 @@ class VisitReader:
             clinic_language=self.clinic_language,
         )
 
-    def partnering_history(self) -> tuple[PatientSummary, list[PartneringPreference]]:
-        """The patient's partnering notes and preferences over time, newest first."""
-        patient_id = self.context.patient or ""
+    def partnering_history(
+        self, patient_id: str | None = None
+    ) -> tuple[PatientSummary, list[PartneringPreference]]:
+        """A patient's partnering notes and preferences over time, newest first: the
+        launch's patient, or one listed on a clinic-day panel launched from the schedule."""
+        patient_id = patient_id or self.context.patient or ""
         since = (datetime.now(UTC) - HISTORY_WINDOW).date().isoformat()
+        named = self._named_searches(patient_id)
         searches = [
-            SearchRequest("Patient", {"_id": patient_id}),
-            self._named_searches()["related_persons"],
+            named["patient"],
+            named["related_persons"],
             SearchRequest(
                 "QuestionnaireResponse",
                 {"patient": patient_id, "authored": f"ge{since}", "_count": SEARCH_COUNT},
                 optional=True,
             ),
-            self._named_searches()["observations"],
-            self._named_searches()["notes"],
+            named["observations"],
+            named["notes"],
         ]
         patients, related, responses, observations, notes = self.gateway.batch_search(
             searches, use_batch=self.capabilities.supports_batch(self.gateway)
@@ -243,14 +248,13 @@ class VisitReader:
             observations=list(observations),
             document_references=list(notes),
             patient_ref=f"Patient/{patient.id}",
-            zone=UTC,
+            zone=self.clinic_zone,
             base=self.canonical_base,
             skips=Skips(),
         )
-        key = self.draft_key()
         audit.record(
-            user=key.user_ref, patient=key.patient, action="read-partnering-notes",
-            resource_ids=[f"Patient/{patient.id}"],
+            user=self.context.fhir_user_reference or "unknown", patient=patient.id,
+            action="read-partnering-notes", resource_ids=[f"Patient/{patient.id}"],
         )  # fmt: skip
         return patient, history
 
@@ -258,8 +262,8 @@ class VisitReader:
         searches = self._named_searches()
         return [searches[name] for name in _NAMES]
 
-    def _named_searches(self) -> dict[str, SearchRequest]:
-        patient = self.context.patient or ""
+    def _named_searches(self, patient_id: str | None = None) -> dict[str, SearchRequest]:
+        patient = patient_id or self.context.patient or ""
         since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
         today = datetime.now(UTC).date()
         identifier = f"{codes.identifier_system(self.canonical_base)}|"
@@ -365,11 +369,6 @@ def _visit_start(
                 continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
-
-
-def _same(language: str, other: str) -> bool:
-    # "es-MX" is Spanish: compare the primary language subtags.
-    return language.split("-")[0].lower() == other.split("-")[0].lower()
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

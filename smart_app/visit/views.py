@@ -13,7 +13,7 @@ from smart_app.core.registry import service
 from smart_app.session import handover
 from smart_app.session.binding import LAUNCH_PREFIX, bind_to_launch
 from smart_app.session.ehr_style import EhrStyles
-from smart_app.session.roles import require_clinician
+from smart_app.session.roles import require_clinician_with_patient
 from smart_app.visit import api
 from smart_app.visit.editing import AgendaEditor
 from smart_app.visit.page import VisitPage
@@ -26,7 +26,9 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/visit",
 )
-bind_to_launch(bp, check_user=require_clinician, without_proof=frozenset({"visit.ehr_style"}))
+bind_to_launch(
+    bp, check_user=require_clinician_with_patient, without_proof=frozenset({"visit.ehr_style"})
+)
 
 
 # Page routes take POST too: a tab whose frame keeps no cookie posts its binding to see the
@@ -95,5 +97,13 @@ def api_split() -> tuple[Response, int]:
 @bp.route(f"{LAUNCH_PREFIX}/partnering", methods=["GET", "POST"])
 def partnering() -> str:
     """The patient's partnering notes and preferences over time, newest first."""
-    patient, history = service(VisitReaders).for_launch(g.launch).partnering_history()
-    return render_template("visit/partnering.html", patient=patient, history=history)
+    reader = service(VisitReaders).for_launch(g.launch)
+    patient, history = reader.partnering_history()
+    return render_template(
+        "visit/partnering.html",
+        patient=patient,
+        history=history,
+        zone=reader.clinic_zone,
+        back_url=url_for("visit.page"),
+        back_label="Back to the visit",
+    )

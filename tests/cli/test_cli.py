@@ -68,6 +68,24 @@ def test_launch_url_prints_an_ehr_launch_for_the_patient(sandbox: LiveSandbox) -
     assert (launch.patient, launch.practitioner) == ("p1", "dr1")
 
 
+def test_launch_url_without_a_patient_is_a_launch_from_the_schedule(
+    sandbox: LiveSandbox,
+) -> None:
+    dr = {"resourceType": "Practitioner", "id": "dr1", "name": [{"family": "Osler"}]}
+    assert requests.put(f"{sandbox.open_fhir_base}/Practitioner/dr1", json=dr, timeout=5).ok
+    result = CliRunner().invoke(
+        main, ["sandbox", "launch-url", "--practitioner", "dr1", "--sandbox-url", sandbox.url]
+    )
+    assert result.exit_code == 0, result.output
+    query = parse_qs(urlsplit(result.output.strip()).query)
+    with sandbox_state(sandbox.app).db.session() as session:
+        launch = find_launch(session, query["launch"][0])
+    assert launch is not None
+    assert (launch.patient, launch.practitioner) == (None, "dr1")
+    neither = CliRunner().invoke(main, ["sandbox", "launch-url", "--sandbox-url", sandbox.url])
+    assert neither.exit_code != 0 and "--practitioner for the clinic-day panel" in neither.output
+
+
 def test_launch_url_says_when_the_sandbox_is_not_running() -> None:
     result = CliRunner().invoke(
         main, ["sandbox", "launch-url", "--patient", "p1", "--sandbox-url", "http://127.0.0.1:9"]
@@ -85,4 +103,5 @@ def test_demo_bundle_prints_a_transaction_for_the_given_day() -> None:
         for e in bundle["entry"]
         if e["resource"]["resourceType"] == "Appointment"
     ]
-    assert starts and all(s.startswith("2026-03-02") for s in starts)
+    days = sorted({s[:10] for s in starts})
+    assert days == ["2026-03-02", "2026-03-03"]  # the clinic day, and tomorrow's few visits

@@ -124,6 +124,7 @@ def deploy(
         "client_id": CLIENT_ID,
         "client_type": kind,
         "scope": scope,
+        "chart_url": f"{sandbox_url}/chart/{{patient}}",
     }
     if kind == "symmetric":
         registration["client_secret"] = CLIENT_SECRET
@@ -131,7 +132,14 @@ def deploy(
         (folder / "flip-key.json").write_text(json.dumps(private_jwk))
         registration.update(private_key_file="flip-key.json", signing_alg=alg)
     registrations_file = folder / "registrations.json"
-    registrations_file.write_text(json.dumps({"registrations": [registration]}))
+    cds_client = {
+        "iss": sandbox_url,
+        "jwks_url": f"{sandbox_url}/cds-client/jwks.json",
+        "fhir_servers": [f"{sandbox_url}/fhir"],
+    }
+    registrations_file.write_text(
+        json.dumps({"registrations": [registration], "cds_clients": [cds_client]})
+    )
     upgrade(database_url)
     flip_app = create_flip_app(
         {

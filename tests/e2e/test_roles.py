@@ -26,6 +26,8 @@ CLINICIAN_ROUTES = [
     ("POST", "/api/visit/plan"),
     ("GET", "/api/visit/writeback"),
     ("PUT", "/api/visit/reflection"),
+    ("GET", "/team"),
+    ("GET", "/team/patients/p1/partnering"),
 ]
 # What only the clinician's view shows of Maya's chart.
 CLINICIAN_WORDS = ["Her weight gain this winter", "Weight gain and enzyme dosing", "data-agenda"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -94,9 +94,13 @@ def test_demo_bundle_books_every_patient_today_with_an_encounter(bundle: dict[st
     appointments = resources(bundle, "Appointment")
     encounters = {e["id"]: e for e in resources(bundle, "Encounter")}
     assert len(appointments) == len(resources(bundle, "Patient"))
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    today = [a for a in appointments if a["start"].startswith(TODAY.isoformat())]
+    later = [a for a in appointments if a["start"].startswith(tomorrow)]
+    assert len(today) >= 12 and len(later) == 2 and len(today) + len(later) == len(appointments)
+    assert len(encounters) == len(today)  # tomorrow's patients have not checked in
     for appointment in appointments:
         assert appointment["status"] == "booked"
-        assert appointment["start"].startswith(TODAY.isoformat())
         assert appointment["reasonCode"][0]["text"]
         actors = {p["actor"]["reference"].split("/")[0] for p in appointment["participant"]}
         assert actors == {"Patient", "Practitioner"}
