@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from launch.fhir_errors import FhirTemporaryError
 from launch.gateway import FhirGateway
 
 CAPABILITIES_TTL_S = 3600.0
@@ -32,7 +33,12 @@ class ServerCapabilities:
             cached = self._statements.get(gateway.base)
         if cached and time.monotonic() - cached[0] < self._ttl_s:
             return cached[1]
-        statement = gateway.capabilities()
+        try:
+            statement = gateway.capabilities()
+        except FhirTemporaryError:
+            if cached:  # the EHR is down for now: what it said an hour ago still holds
+                return cached[1]
+            raise
         with self._lock:
             self._statements[gateway.base] = (time.monotonic(), statement)
         return statement

@@ -1,10 +1,10 @@
 """The one owner of FHIR I/O: bearer token, timeouts, retries, paging, batch, writes.
 
 Writes (`create`, `transaction`) are never retried here: the outbox owns their retries,
-so that it can record each attempt. Reads are retried on 429/503 honouring `Retry-After`
-(urllib3's Retry). A 401 triggers one token refresh and one retry; `next` links are
-followed only on the FHIR base's own origin, so a hostile or misconfigured server cannot
-make Flip send its token elsewhere.
+so that it can record each attempt. Reads, and batches of reads, are retried on 429/503
+honouring `Retry-After` (urllib3's Retry, launch/http.py). A 401 triggers one token
+refresh and one retry; `next` links are followed only on the FHIR base's own origin, so a
+hostile or misconfigured server cannot make Flip send its token elsewhere.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from launch import metrics
 from launch.fhir_errors import (
@@ -34,8 +32,6 @@ log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT_S = 15.0
-# The longest wait a server's Retry-After may impose on one read, below the request timeout.
-RETRY_AFTER_MAX_S = 10
 MAX_PAGES = 50
 
 
@@ -66,33 +62,6 @@ class SearchRequest:
         return f"{self.resource_type}?{query}" if query else self.resource_type
 
 
-def retrying_session(
-    *,
-    retries: int = 3,
-    backoff_s: float = 0.5,
-    retry_after_max_s: int = RETRY_AFTER_MAX_S,
-) -> requests.Session:
-    """A requests session that retries idempotent reads on 429/502/503/504.
-
-    A server's `Retry-After` is honoured up to `retry_after_max_s`, so that a
-    `Retry-After: 3600` makes the page retry soon (or fail) rather than hang for an hour.
-    """
-    retry = Retry(
-        total=retries,
-        status_forcelist=(429, 502, 503, 504),
-        allowed_methods=frozenset({"GET"}),
-        backoff_factor=backoff_s,
-        respect_retry_after_header=True,
-        retry_after_max=retry_after_max_s,  # urllib3's own cap (its default is 6 hours)
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
 class FhirGateway:
     """Every FHIR REST call of one launch goes through here."""
 
@@ -102,12 +71,15 @@ class FhirGateway:
         tokens: AccessTokens,
         *,
         http: requests.Session,
+        read_http: requests.Session | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.base = base.rstrip("/")
         self._origin = _origin(self.base)
         self._tokens = tokens
         self._http = http
+        # A batch of GETs is a read, retried as GETs are (launch/http.py read_session).
+        self._read_http = read_http or http
         self._timeout_s = timeout_s
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
@@ -312,7 +284,8 @@ class FhirGateway:
         started = time.perf_counter()
         status = "error"
         try:
-            response = self._http.request(
+            http = self._read_http if interaction == "batch" else self._http
+            response = http.request(
                 method, url, json=body, headers=headers, timeout=self._timeout_s
             )
             status = str(response.status_code)

@@ -14,7 +14,8 @@ from flask import Flask, current_app
 from fhir_mappings.clinic_day import Reading
 from launch.capabilities import ServerCapabilities
 from launch.flow import SmartClient
-from launch.gateway import FhirGateway, retrying_session
+from launch.gateway import FhirGateway
+from launch.http import read_session, retrying_session
 from launch.jwks import JwksCache
 from launch.registrations import Registrations, load_registrations
 from smart_app.closing.finishing import Closing
@@ -32,6 +33,7 @@ from smart_app.team.cds_clients import load_cds_clients
 from smart_app.team.cds_service import CdsService
 from smart_app.team.cds_tokens import CdsTokenVerifier
 from smart_app.team.panel import TeamPanel
+from smart_app.visit.chart_reads import ChartReads
 from smart_app.visit.drafts import DraftStore
 from smart_app.visit.editing import AgendaEditor
 from smart_app.visit.page import VisitPage
@@ -81,7 +83,7 @@ def build_services(settings: Settings) -> Services:
     http = retrying_session()
     client = SmartClient(registrations, redirect_uri=f"{settings.public_url}/callback", http=http)
     vault = Vault(settings.token_encryption_key or "", settings.secret_key or "")
-    launches = LaunchService(client, vault)
+    launches = LaunchService(client, vault, read_http=read_session())
     capabilities = ServerCapabilities()
     drafts = DraftStore(vault)
     previsit_store = PrevisitStore(vault)
@@ -94,6 +96,8 @@ def build_services(settings: Settings) -> Services:
         clinic_zone=settings.clinic_zone,
         own_responses=previsit_store.responses_for,
         clinic_language=settings.clinic_language,
+        chart_reads=ChartReads(vault),
+        reuse_for=timedelta(seconds=settings.chart_read_reuse_s),
     )
     outbox = OutboxService(
         launches,

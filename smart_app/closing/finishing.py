@@ -21,6 +21,7 @@ from smart_app.closing.plan import (
 from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.core import audit
 from smart_app.session.launches import OpenLaunch
+from smart_app.visit.chart_reads import ANY_AGE
 from smart_app.visit.drafts import DraftStore
 from smart_app.visit.reader import Visit, VisitReader, VisitReaders
 
@@ -50,7 +51,8 @@ class Closing:
         # The body has the plan's shape (docs/openapi.yaml): kept, so a refusal loses nothing.
         self.drafts.change(key, lambda draft: replace(draft, plan_form=body))
         request = parse_plan(body)
-        visit = reader.load()
+        # The launch's last chart read, whatever its age: Finish never waits for the EHR.
+        visit = reader.load(reuse=ANY_AGE)
         check_closed(visit.agenda)
         plan = agreed_plan(request, key=key, agenda=visit.agenda, visit_start=visit.visit_start)
         status = self.outbox.submit(opened, plan)

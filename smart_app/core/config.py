@@ -47,6 +47,9 @@ class Settings:
     registrations_file: str | None = None
     # Pre-visit answers count when sent this many days before the visit.
     previsit_window_days: int = 14
+    # Agenda actions (merge, split) reuse the launch's last chart read while it is younger
+    # than this; the visit page and "refresh" read again. Finishing reuses any age.
+    chart_read_reuse_s: int = 300
     # Base of Flip's canonical URLs: its Questionnaire, CodeSystems and identifier system.
     canonical_base: str = "https://flip.example.org/fhir"
     # The write-back worker thread; None: on, except when testing (tests drive the outbox).

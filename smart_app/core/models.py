@@ -163,3 +163,15 @@ class CdsTokenId(Base):
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[Timestamp] = mapped_column(index=True)
+
+
+class ChartRead(Base):
+    """A launch's last read of the chart (sealed): agenda actions and finishing reuse it,
+    so neither waits for the EHR nor fails while it is down. Gone when the launch expires."""
+
+    __tablename__ = "chart_read"
+
+    launch_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_results: Mapped[str] = mapped_column(Text)
+    read_at: Mapped[Timestamp]
+    expires_at: Mapped[Timestamp] = mapped_column(index=True)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 from sqlalchemy import delete
 
 from launch import metrics
@@ -74,9 +75,12 @@ class OpenLaunch:
 class LaunchService:
     """Starts, completes and opens launches; owns their rows and sealed tokens."""
 
-    def __init__(self, client: SmartClient, vault: Vault) -> None:
+    def __init__(
+        self, client: SmartClient, vault: Vault, *, read_http: requests.Session | None = None
+    ) -> None:
         self.client = client
         self.vault = vault
+        self.read_http = read_http  # for read-only batches, retried as GETs are
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -98,7 +102,9 @@ class LaunchService:
 
     def gateway(self, opened: OpenLaunch) -> FhirGateway:
         """The FHIR gateway of one launch (its base is the launch's iss)."""
-        return FhirGateway(opened.context.iss, opened.tokens, http=self.client.http)
+        return FhirGateway(
+            opened.context.iss, opened.tokens, http=self.client.http, read_http=self.read_http
+        )
 
     def needs_tab_binding(self, params: dict[str, str], browser_id: str | None) -> bool:
         """Whether a callback must first ask the tab for its binding: no cookie matched."""

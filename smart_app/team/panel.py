@@ -27,22 +27,12 @@ from launch.gateway import FhirGateway, SearchRequest
 from smart_app.core import audit
 from smart_app.core.validation import InvalidRequest
 from smart_app.session.launches import LaunchService, OpenLaunch
+from smart_app.visit.reader import REFUSED_WORDS
 
 PAGE_SIZE = 60
 MAX_DAY_PAGES = 10  # 600 appointments: past that the page says it stopped early
 LIST_SIZE = 100  # practitioners and locations offered on the page
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-# What the page names when the EHR refuses a read, in the care team's words.
-READ_WORDS = {
-    "Appointment": "the day's appointments",
-    "Patient": "patients' names and ages",
-    "QuestionnaireResponse": "pre-visit answers",
-    "RelatedPerson": "family members",
-    "CarePlan": "last plans",
-    "Goal": "last plans' goals",
-    "Practitioner": "the list of practitioners",
-    "Location": "the list of locations",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +129,7 @@ class TeamPanel:
             choices=choices,
             whose=whose,
             rows=rows,
-            refused=tuple(dict.fromkeys(READ_WORDS[r.resource_type] for r in refused)),
+            refused=tuple(dict.fromkeys(REFUSED_WORDS[r.resource_type] for r in refused)),
             cut_short=cut_short,
             practitioners=practitioners,
             locations=locations,
@@ -214,7 +204,7 @@ class TeamPanel:
         )
         offered = {s.resource_type: r for s, r in zip(lists, results, strict=False)}
         rest = results[len(lists) :]
-        found: dict[str, list[object]] = {k: [] for k in READ_WORDS}
+        found: dict[str, list[object]] = {k: [] for k in REFUSED_WORDS}
         for search, resources in zip(per_chunk, rest, strict=True):
             found[search.resource_type] += resources
         charts = ChartsOfTheDay(

@@ -42,13 +42,13 @@ class AgendaEditor:
     def merge(self, opened: OpenLaunch, body: Any) -> SavedDraft:
         """Show a clinician item once, at a patient or family item's place."""
         reader = self.readers.for_launch(opened)
-        item, into = api.parse_merge(body, reader.load().agenda)
+        item, into = api.parse_merge(body, reader.load(reuse=reader.reuse_for).agenda)
         return self._change(opened, lambda draft: api.merged(draft, item, into))
 
     def split(self, opened: OpenLaunch, body: Any) -> SavedDraft:
         """Show a merged clinician item on its own line again."""
         reader = self.readers.for_launch(opened)
-        item = api.parse_split(body, reader.load().agenda)
+        item = api.parse_split(body, reader.load(reuse=reader.reuse_for).agenda)
         return self._change(opened, lambda draft: api.split(draft, item))
 
     def _change(self, opened: OpenLaunch, edit: Any) -> SavedDraft:

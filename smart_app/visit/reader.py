@@ -35,8 +35,23 @@ from launch.registrations import Registration
 from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.visit.agenda import AgendaItem, build_agenda
+from smart_app.visit.chart_reads import ChartReads
 from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
 
+# What a page names when the EHR refuses a read, in the care team's words.
+REFUSED_WORDS = {
+    "Appointment": "the day's appointments",
+    "Encounter": "the encounter",
+    "Patient": "patients' names and ages",
+    "QuestionnaireResponse": "pre-visit answers",
+    "RelatedPerson": "family members",
+    "Observation": "recorded partnering preferences",
+    "DocumentReference": "partnering notes",
+    "CarePlan": "last plans",
+    "Goal": "last plans' goals",
+    "Practitioner": "the list of practitioners",
+    "Location": "the list of locations",
+}
 # The care team's partnering-notes view looks back this far for pre-visit answers.
 HISTORY_WINDOW = timedelta(days=365)
 SEARCH_COUNT = "50"
@@ -69,6 +84,8 @@ class Visit:
     draft: SavedDraft
     visit_start: datetime
     clinic_language: str = "en"
+    # What the EHR would not let Flip read, in words: never shown as "nothing there".
+    refused: tuple[str, ...] = ()
 
     @property
     def patient_no_current_concern(self) -> PreVisitAnswers | None:
@@ -121,6 +138,9 @@ class VisitReader:
     clock: Callable[[], datetime] = _now
     own_responses: OwnResponses = _none_kept
     clinic_language: str = "en"
+    chart_reads: ChartReads | None = None
+    launch_id: str = ""
+    reuse_for: timedelta = timedelta(minutes=5)
 
     def draft_key(self) -> DraftKey:
         """The key of this launch's draft: same encounter, same user."""
@@ -138,12 +158,30 @@ class VisitReader:
             user_ref=user,
         )
 
-    def load(self) -> Visit:
-        """Read the chart (one batch where allowed) and build the flipped agenda."""
-        results = self.gateway.batch_search(
-            self._searches(), use_batch=self.capabilities.supports_batch(self.gateway)
+    def load(self, *, reuse: timedelta | None = None) -> Visit:
+        """Read the chart (one batch where allowed) and build the flipped agenda.
+
+        With `reuse`, the launch's last read is used instead while younger than that
+        (agenda actions; finishing takes any age): no round trip to the EHR.
+        """
+        kept = (
+            self.chart_reads.last(self.launch_id, younger_than=reuse)
+            if reuse is not None and self.chart_reads is not None and self.launch_id
+            else None
         )
-        found = dict(zip(_NAMES, results, strict=True))
+        if kept is not None:
+            found, refused = kept.results, kept.refused
+        else:
+            refusals: list[SearchRequest] = []
+            results = self.gateway.batch_search(
+                self._searches(),
+                use_batch=self.capabilities.supports_batch(self.gateway),
+                refused=refusals,
+            )
+            found = dict(zip(_NAMES, results, strict=True))
+            refused = tuple(dict.fromkeys(r.resource_type for r in refusals))
+            if self.chart_reads is not None and self.launch_id:
+                self.chart_reads.keep(self.launch_id, found, refused)
         patient = _first(found["patient"], patient_to_summary)
         if patient is None:
             raise FhirFatalError(
@@ -195,6 +233,7 @@ class VisitReader:
             draft=draft,
             visit_start=visit_start,
             clinic_language=self.clinic_language,
+            refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
         )
 
     def partnering_history(
@@ -323,6 +362,9 @@ class VisitReaders:
     clock: Callable[[], datetime] = _now
     own_responses: OwnResponses = _none_kept
     clinic_language: str = "en"
+    chart_reads: ChartReads | None = None
+    # Agenda actions reuse the launch's last chart read while it is younger than this.
+    reuse_for: timedelta = timedelta(minutes=5)
 
     def for_launch(self, opened: OpenLaunch) -> VisitReader:
         """The reader of one launch's visit."""
@@ -338,6 +380,9 @@ class VisitReaders:
             clock=self.clock,
             own_responses=self.own_responses,
             clinic_language=self.clinic_language,
+            chart_reads=self.chart_reads,
+            launch_id=opened.launch_id,
+            reuse_for=self.reuse_for,
         )
 
 

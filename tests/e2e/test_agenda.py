@@ -6,13 +6,16 @@ from typing import Any
 
 import pytest
 
+from benchmarks.browser import scrape_fhir_metrics
 from tests.e2e.conftest import launch, previsit
 from tests.e2e.deployment import Deployment
 
 
 def test_the_teen_comes_first_then_mom_then_the_clinician(family_visit: Deployment) -> None:
     visit = launch(family_visit)
-    agenda = visit.get()["agenda"]
+    body = visit.get()
+    assert body["not_readable"] == []  # every read was allowed
+    agenda = body["agenda"]
     assert [(i["source"], i["text"]) for i in agenda] == [
         ("patient", "Lacrosse travel without my vest"),
         ("patient", "Sleepovers"),
@@ -79,6 +82,18 @@ def test_merge_and_split_by_hand(family_visit: Deployment) -> None:
     assert [m["id"] for m in agenda[0]["merged"]] == [fev1]
     assert agenda[2]["merged"] == []
     assert agenda[-1]["id"] == weight
+
+
+def test_agenda_actions_reuse_the_launchs_chart_read(family_visit: Deployment) -> None:
+    visit = launch(family_visit)
+    agenda = visit.get()["agenda"]
+    before = scrape_fhir_metrics(family_visit.flip_url)
+    fev1, teen = agenda[3]["id"], agenda[0]["id"]
+    assert visit.send("POST", "/visit/agenda/merge", {"item": fev1, "into": teen}).ok
+    assert visit.send("POST", "/visit/agenda/split", {"item": fev1}).ok
+    assert visit.send("PUT", "/visit/agenda", {"order": [teen]}).ok
+    assert (scrape_fhir_metrics(family_visit.flip_url) - before).requests == 0
+    assert visit.get()["agenda"][0]["merged"] == []  # the page reads the chart again
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.conftest import Visit, launch, previsit
+from launch.registrations import DEFAULT_SCOPE
+from tests.e2e.conftest import Visit, family_chart, launch, previsit
 from tests.e2e.deployment import Browser, Deployment
 from tests.e2e.test_plan import PLAN, wait_written
 
@@ -168,3 +171,14 @@ def test_bodies_up_to_1_mb_are_read_and_larger_ones_are_a_413_that_says_so(
         "The request is larger than Flip accepts (1 MB); nothing of it was saved."
     )
     assert visit.get()["draft"]["version"] == 0
+
+
+def test_a_refused_read_is_named_not_shown_as_empty(database_url: str, tmp_path: Path) -> None:
+    answers = ("patient/QuestionnaireResponse.crus", "user/QuestionnaireResponse.rs")
+    scope = " ".join(s for s in DEFAULT_SCOPE.split() if s not in answers)
+    with family_chart(database_url, tmp_path, scope=scope) as ehr:
+        visit = launch(ehr)
+        assert visit.get()["not_readable"] == ["pre-visit answers"]
+        refusal = re.search(r"<p[^>]*data-refused>(.*?)</p>", visit.page.text, re.S)
+        assert refusal is not None and "pre-visit answers" in refusal.group(1)
+        assert "Lacrosse" not in visit.page.text  # unknown, and said so: not "no answers"

@@ -86,6 +86,27 @@ def test_a_finished_plan_is_written_once_and_the_status_says_so(family_visit: De
     assert len(flip_resources(family_visit, "Goal")) == 1
 
 
+def test_finishing_while_the_ehr_is_down_is_queued_and_written_once_it_answers(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    close_agenda(visit)
+    merged = visit.get()["agenda"]  # the page's read of the chart, kept for the launch
+    assert merged
+    # The EHR answers 503 to everything: Finish reuses the launch's last chart read.
+    family_visit.fault(status=503, count=None, path_prefix="/fhir", methods=["GET", "POST"])
+    accepted = visit.send("POST", "/visit/plan", PLAN)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["state"] == "pending"
+    assert flip_resources(family_visit, "CarePlan") == []
+    cleared = requests.delete(f"{family_visit.sandbox.url}/_sandbox/faults", timeout=10)
+    assert cleared.ok
+    status = wait_written(visit)
+    assert status["state"] == "written"
+    [plan] = flip_resources(family_visit, "CarePlan")
+    assert "Pack the vest for away games" in str(plan)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from launch.gateway import DEFAULT_TIMEOUT_S, RETRY_AFTER_MAX_S, FhirGateway, retrying_session
+from launch.gateway import DEFAULT_TIMEOUT_S, FhirGateway, SearchRequest
+from launch.http import RETRY_AFTER_MAX_S, read_session, retrying_session
 
 CAP_S = 1
 MARGIN_S = 3.0
@@ -37,6 +38,20 @@ class BusyOnceHandler(BaseHTTPRequestHandler):
             self._answer(503, b'{"resourceType": "OperationOutcome"}', {"Retry-After": "3600"})
         else:
             self._answer(200, b'{"resourceType": "Patient", "id": "p1"}', {})
+
+    def do_POST(self) -> None:
+        """A batch of reads: busy once too, then one search answered."""
+        type(self).calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if type(self).calls == 1:
+            self._answer(503, b'{"resourceType": "OperationOutcome"}', {"Retry-After": "1"})
+            return
+        entry = b'{"response": {"status": "200 OK"}, "resource": {"resourceType": "Bundle", '
+        entry += b'"type": "searchset", "entry": [{"resource": {"resourceType": "Patient", '
+        entry += b'"id": "p1"}}]}}'
+        empty = b'{"response": {"status": "200 OK"}, "resource": {"resourceType": "Bundle"}}'
+        self._answer(200, b'{"resourceType": "Bundle", "type": "batch-response", "entry": ['
+                     + entry + b", " + empty + b"]}", {})  # fmt: skip
 
     def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -82,6 +97,19 @@ def test_retry_after_of_an_hour_waits_only_up_to_the_cap(busy_once_base: str) ->
     assert result["patient"]["id"] == "p1"
     assert BusyOnceHandler.calls == 2
     assert CAP_S * 0.9 <= result["waited"] < CAP_S + MARGIN_S
+
+
+def test_a_batch_of_reads_is_retried_as_gets_are(busy_once_base: str) -> None:
+    gateway = FhirGateway(
+        busy_once_base,
+        StaticToken(),
+        http=retrying_session(),
+        read_http=read_session(retry_after_max_s=CAP_S),
+    )
+    searches = [SearchRequest("Patient", {"_id": "p1"}), SearchRequest("Patient", {"_id": "p2"})]
+    [patients, _] = gateway.batch_search(searches, use_batch=True)
+    assert [p["id"] for p in patients] == ["p1"]
+    assert BusyOnceHandler.calls == 2  # the 503 was retried, not shown to the clinician
 
 
 def test_default_retry_after_cap_is_below_the_request_timeout() -> None:
