@@ -13,7 +13,17 @@ from datetime import datetime
 from html import escape
 
 from fhir_mappings.plan_model import AgendaOutcome, AgreedPlan, PartneringNote, PlanItem
-from fhir_mappings.questionnaire import learning_preference_display, partnering_style_display
+from fhir_mappings.questionnaire import (
+    LEARNING_PREFERENCES_DISPLAY,
+    PARTNERING_STYLES,
+    learning_preference_display,
+    partnering_style_display,
+)
+
+# The partnering note's lines, as written and read back (`read_partnering_text`).
+NOTE_HEADER = "Partnering note:"
+STYLE_LABEL = "Partnering style: "
+LEARNING_LABEL = "Likes to learn: "
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SOMETHING_ELSE = "Is there something else you want to address today?"
@@ -93,15 +103,38 @@ def plan_text(plan: AgreedPlan) -> str:
 
 def partnering_text(plan: AgreedPlan, note: PartneringNote) -> str:
     """The partnering note as plain text: style and learning in words, the free text."""
-    lines = ["Partnering note: how this person and family like to partner in their care", ""]
+    lines = [f"{NOTE_HEADER} how this person and family like to partner in their care", ""]
     if note.style:
-        lines.append(f"Partnering style: {clean(style_words(note.style))}")
+        lines.append(f"{STYLE_LABEL}{clean(style_words(note.style))}")
     if note.learning_preferences:
-        lines.append(f"Likes to learn: {clean(learning_words(note.learning_preferences))}")
+        lines.append(f"{LEARNING_LABEL}{clean(learning_words(note.learning_preferences))}")
     if note.text is not None and has_words(note.text):
         lines += ["", clean(note.text)]
     lines += ["", _recorded_line(plan)]
     return "\n".join(lines) + "\n"
+
+
+def read_partnering_text(text: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """A partnering note Flip wrote (`partnering_text`), read back: the style and learning
+    codes and the clinician's own words, without the header and the "Recorded" line.
+    Another system's note is all free text."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith(NOTE_HEADER):
+        return None, (), text
+    styles = {words: code for code, words in PARTNERING_STYLES.items()}
+    learning = {words: code for code, words in LEARNING_PREFERENCES_DISPLAY.items()}
+    style: str | None = None
+    learns: tuple[str, ...] = ()
+    free: list[str] = []
+    for line in lines[1:]:
+        if line.startswith(STYLE_LABEL):
+            style = styles.get(line.removeprefix(STYLE_LABEL).strip())
+        elif line.startswith(LEARNING_LABEL):
+            words = line.removeprefix(LEARNING_LABEL).split("; ")
+            learns = tuple(learning[w.strip()] for w in words if w.strip() in learning)
+        elif not line.startswith("Recorded with Flip on ") and line.strip():
+            free.append(line)
+    return style, learns, "\n".join(free) or None
 
 
 def preference_summary(note: PartneringNote) -> str:

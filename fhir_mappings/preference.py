@@ -33,6 +33,7 @@ from fhir_mappings.fields import (
     text,
     valid_resource,
 )
+from fhir_mappings.narrative import read_partnering_text
 from fhir_mappings.questionnaire import partnering_style_display
 from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers
 
@@ -139,11 +140,12 @@ def note_to_preference(
     if resource.get("status") != "current" or words is None:
         skips.skip(log, "DocumentReference", "not a current note with a text/plain attachment")
         return None
+    style, learning, own_words = read_partnering_text(words)
     return PartneringPreference(
-        style=None,
-        style_display=None,
-        learning_preferences=(),
-        text=words,
+        style=style,
+        style_display=partnering_style_display(style) if style else None,
+        learning_preferences=learning,
+        text=own_words,
         source="note",
         recorded=instant(resource.get("date"), zone),
         recorded_by=_performer_display(resource.get("author")),

@@ -12,6 +12,7 @@ from flask_babel import Babel
 from sqlalchemy.exc import SQLAlchemyError
 
 from fhir_mappings.narrative import learning_words
+from fhir_mappings.previsit_summary import preview
 from smart_app import errors, services
 from smart_app.closing import views as closing_views
 from smart_app.closing.worker import OutboxWorker
@@ -78,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)
     app.add_template_filter(learning_words)
+    app.add_template_filter(preview)
     app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
     return app
 

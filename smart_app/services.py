@@ -107,7 +107,9 @@ def build_services(settings: Settings) -> Services:
         timeout_s=settings.outbox_timeout_s,
         capabilities=capabilities,
     )
-    closing = Closing(readers=readers, drafts=drafts, outbox=outbox)
+    closing = Closing(
+        readers=readers, drafts=drafts, outbox=outbox, clinic_zone=settings.clinic_zone
+    )
     previsit_outbox = PrevisitOutbox(
         launches,
         previsit_store,

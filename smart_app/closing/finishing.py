@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from typing import Any
 
 from fhir_mappings.questionnaire import LEARNING_PREFERENCES_DISPLAY, PARTNERING_STYLES
@@ -42,6 +43,7 @@ class Closing:
     readers: VisitReaders
     drafts: DraftStore
     outbox: OutboxService
+    clinic_zone: tzinfo = UTC  # the zone of the times the page shows in words
     template: str = "closing/closing.html"
 
     def finish(self, opened: OpenLaunch, body: Any) -> WritebackStatus:
@@ -87,7 +89,7 @@ class Closing:
         """What the closing section of the visit page shows."""
         writeback = self._status(reader)
         return {
-            "writeback": writeback.to_json() if writeback else None,
+            "writeback": writeback.to_json(self.clinic_zone) if writeback else None,
             "something_else": SOMETHING_ELSE,
             "partnering_styles": PARTNERING_STYLES,
             "learning_preferences": LEARNING_PREFERENCES_DISPLAY,

@@ -144,6 +144,7 @@ class OutboxRows:
             version=row.version,
             queued=row.sealed_queued is not None,
             history=tuple(json.loads(row.history or "[]")),
+            ended_at=aware(row.updated_at) if row.state in (WRITTEN, FAILED) else None,
         )
 
     def open_writes(self, row: OutboxEntry) -> dict[str, dict[str, Any]]:

@@ -26,8 +26,9 @@ bind_to_launch(bp, check_user=require_clinician_with_patient)
 @bp.post(f"{LAUNCH_PREFIX}/api/visit/plan")
 def api_finish_plan() -> tuple[Response, int]:
     """Finish the visit: 409 listing open patient/family items, else 202 and write-back."""
-    status = service(Closing).finish(g.launch, request.get_json(silent=True))
-    return jsonify(status.to_json()), 202
+    closing = service(Closing)
+    status = closing.finish(g.launch, request.get_json(silent=True))
+    return jsonify(status.to_json(closing.clinic_zone)), 202
 
 
 @bp.put(f"{LAUNCH_PREFIX}/api/visit/plan/form")
@@ -40,7 +41,8 @@ def api_plan_form() -> tuple[Response, int]:
 @bp.get(f"{LAUNCH_PREFIX}/api/visit/writeback")
 def api_writeback() -> tuple[Response, int]:
     """What of the plan is saved to the chart (with ids), pending, or failed (and why)."""
-    status = service(Closing).writeback(g.launch)
+    closing = service(Closing)
+    status = closing.writeback(g.launch)
     if status is None:
         body = {
             "error": "no_plan",
@@ -48,7 +50,7 @@ def api_writeback() -> tuple[Response, int]:
             "advice": "Finish the plan first; its write-back status shows here after.",
         }
         return jsonify(body), 404
-    return jsonify(status.to_json()), 200
+    return jsonify(status.to_json(closing.clinic_zone)), 200
 
 
 @bp.put(f"{LAUNCH_PREFIX}/api/visit/reflection")

@@ -90,6 +90,12 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     expect(frame.locator("#plan-status")).to_have_text("Reflection kept (private).")
     frame.locator("#finish-plan").click()
     expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
+    # In words, at the clinic's time; the resource ids sit behind "What was sent".
+    message = frame.locator("[data-writeback-message]")
+    expect(message).to_contain_text("Saved to the chart at ")
+    expect(message).to_contain_text("the partnering note")
+    expect(message).not_to_contain_text("CarePlan")
+    frame.get_by_text("What was sent").click()
     expect(frame.locator("[data-writeback-resource][data-status=written]").first).to_be_visible()
 
     careplans = chart(ehr, "CarePlan")
@@ -118,4 +124,9 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     expect(from_plan.filter(has_text="Check airway clearance routine")).to_contain_text(
         "from the last plan"
     )
-    expect(frame.locator("[data-partnering-preference]")).to_contain_text("Maya leads")
+    partnering = frame.locator("[data-partnering-preference]")
+    expect(partnering).to_contain_text("Maya leads")
+    expect(partnering).to_contain_text("I like to talk through the options")
+    # One line in words: never the note's header, its "Recorded" line or UTC times.
+    expect(partnering).not_to_contain_text("Partnering note:")
+    expect(partnering).not_to_contain_text("Recorded with Flip")

@@ -380,7 +380,12 @@ def test_next_visit_reads_back_open_items_goals_and_the_partnering_note() -> Non
     ]
     assert visit.preference is not None
     assert visit.preference.source == "note"
-    assert visit.preference.text == note_text(by_key(writes)["partnering-note"].resource)
+    # The note reads back as its parts, in their words: never the whole note on one line.
+    note = plan.partnering_note
+    assert note is not None and note.text is not None
+    assert visit.preference.style == note.style
+    assert visit.preference.learning_preferences == note.learning_preferences
+    assert visit.preference.text == note.text.strip()
     assert visit.skipped == 0
 
 

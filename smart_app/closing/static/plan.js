@@ -83,20 +83,21 @@
       entry.textContent = words;
       list.appendChild(entry);
     });
-    document.getElementById("writeback-message").textContent = status.message || "";
+    document.getElementById("writeback-message").textContent =
+      status.confirmation || status.message || "";
     var history = document.getElementById("writeback-history");
     history.textContent = "";
     (status.history || []).forEach(function (version) {
       var entry = document.createElement("li");
       entry.textContent = "Version " + version.version + ": " + version.state +
-        ", finished " + String(version.finished_at).slice(0, 16).replace("T", " ") + " UTC";
+        ", finished " + (version.finished_text || version.finished_at);
       history.appendChild(entry);
     });
     section.hidden = false;
     section.dataset.state = status.state;
     if (status.state === "pending") setTimeout(poll, 1500);
     if (status.state === "failed") say("Not saved: see below, edit the plan and finish again.", true);
-    if (status.state === "written") say(status.message || "Saved to the chart.");
+    if (status.state === "written") say(status.confirmation || status.message || "Saved to the chart.");
   }
 
   function poll() {
@@ -137,8 +138,12 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    var finish = document.getElementById("finish-plan");
+    if (finish.disabled) return;  // one send at a time: a double click sends once
+    finish.disabled = true;
     say("Sending\u2026");
     send("POST", "/visit/plan", plan()).then(function (answer) {
+      finish.disabled = false;
       if (answer.status === 409 && answer.data.open_items) {
         showOpen(answer.data.open_items);
         say(answer.data.advice || "Some items are still open.", true);
@@ -150,6 +155,7 @@
         say((answer.data.message || "Not sent.") + " Your plan is still here.", true);
       }
     }).catch(function () {
+      finish.disabled = false;
       say("Flip could not be reached. Your plan is still here; try again.", true);
     });
   });
