@@ -12,7 +12,7 @@ Other CarePlans and Goals are ordinary chart data and are left alone, not counte
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, tzinfo
 
 from fhir_mappings import codes
@@ -60,6 +60,23 @@ def last_plan(
     if not plans:
         return None
     return max(plans, key=lambda p: (_plan_date(p, zone), str(p["id"])))
+
+
+def earlier_plans(
+    care_plans: Sequence[object], patient_ref: str, base: str, own_plan_id: str
+) -> tuple[str, ...]:
+    """The patient's active Flip CarePlans of earlier visits ("CarePlan/9"): the ones this
+    visit's plan replaces."""
+    system = codes.identifier_system(base)
+    found = []
+    for plan in care_plans:
+        if not isinstance(plan, dict) or not has_identifier(plan, system, "careplan/"):
+            continue
+        if has_identifier(plan, system, f"careplan/{own_plan_id}"):
+            continue
+        if reference(plan.get("subject")) == patient_ref and plan.get("status") == "active":
+            found.append(f"CarePlan/{plan.get('id')}")
+    return tuple(found)
 
 
 def plan_items(

@@ -68,6 +68,9 @@ class AgreedPlan:
     something_else_added: tuple[str, ...]
     visit_start: datetime  # timezone-aware
     finished_at: datetime  # timezone-aware
+    # Earlier visits' Flip CarePlans still active ("CarePlan/9"): this plan replaces them,
+    # so the chart holds one active Flip plan.
+    replaces: tuple[str, ...] = ()
 
     @property
     def private_words(self) -> tuple[str, ...]:

@@ -229,6 +229,8 @@ def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
     }
     if plan.encounter_id:
         careplan["encounter"] = {"reference": f"Encounter/{plan.encounter_id}"}
+    if plan.replaces:
+        careplan["replaces"] = [{"reference": r} for r in plan.replaces]
     if goal_urls:
         careplan["goal"] = [{"reference": url} for url in goal_urls]
     activities = []

@@ -183,9 +183,24 @@ def _replacing(
     return changed, f"{query}/v{version}" if query else None
 
 
-def _retire(gateway: FhirGateway, reference: str) -> None:
+def close_replaced(
+    gateway: FhirGateway,
+    plan: AgreedPlan,
+    writes: Mapping[str, Mapping[str, Any]],
+    can_update: CanUpdate,
+) -> None:
+    """Set the earlier visits' plans this one replaces to `completed` where the server lets
+    Flip update CarePlan, once the new CarePlan is in: one active Flip plan in the chart.
+    Where it cannot, the new plan's `replaces` says which it supersedes."""
+    if (writes.get("careplan") or {}).get("status") != "written" or not can_update("CarePlan"):
+        return
+    for reference in plan.replaces:
+        _retire(gateway, reference, status="completed")
+
+
+def _retire(gateway: FhirGateway, reference: str, status: str | None = None) -> None:
     resource_type, _, resource_id = reference.partition("/")
-    status = RETIRED.get(resource_type)
+    status = status or RETIRED.get(resource_type)
     if status is None:
         return
     try:

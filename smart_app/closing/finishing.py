@@ -56,7 +56,13 @@ class Closing:
         # The launch's last chart read, whatever its age: Finish never waits for the EHR.
         visit = reader.load(reuse=ANY_AGE)
         check_closed(visit.agenda)
-        plan = agreed_plan(request, key=key, agenda=visit.agenda, visit_start=visit.visit_start)
+        plan = agreed_plan(
+            request,
+            key=key,
+            agenda=visit.agenda,
+            visit_start=visit.visit_start,
+            replaces=visit.earlier_plans,
+        )
         status = self.outbox.submit(opened, plan)
         audit.record(
             user=key.user_ref,

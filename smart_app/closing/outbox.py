@@ -27,7 +27,7 @@ from launch.fhir_errors import error_kind as _kind
 from launch.fhir_errors import timed_out as _timed_out
 from launch.gateway import FhirGateway
 from smart_app.closing import versions
-from smart_app.closing.amending import amend_plan
+from smart_app.closing.amending import amend_plan, close_replaced
 from smart_app.closing.outbox_rows import (
     FAILED,
     PENDING,
@@ -219,10 +219,17 @@ class OutboxService:
                 writes = self._initial_writes(plan, strategy)
                 self._rows.save(plan_id, writes=writes, strategy=strategy)
             options = strategy.options(self._base)
+            statement = self._capabilities.statement(gateway)
+
+            def can_update(kind: str) -> bool:
+                return "update" in type_interactions(statement, kind) and scopes_permit(
+                    scopes, kind, "u"
+                )
+
             if previous is None:
                 write_plan_to_chart(gateway, plan, strategy, options, writes, record)
+                close_replaced(gateway, plan, writes, can_update)
             else:
-                statement = self._capabilities.statement(gateway)
                 amend_plan(
                     gateway,
                     plan,
@@ -232,10 +239,7 @@ class OutboxService:
                     previous=previous,
                     writes=writes,
                     record=record,
-                    can_update=lambda kind: (
-                        "update" in type_interactions(statement, kind)
-                        and scopes_permit(scopes, kind, "u")
-                    ),
+                    can_update=can_update,
                 )
         except FhirUnauthorized:
             self._rows.fail(plan_id, writes, RELAUNCH, transaction=True, error="HTTP 401")

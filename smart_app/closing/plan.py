@@ -83,8 +83,9 @@ def agreed_plan(
     key: DraftKey,
     agenda: list[AgendaItem],
     visit_start: datetime,
+    replaces: tuple[str, ...] = (),
 ) -> AgreedPlan:
-    """The AgreedPlan to write for this visit."""
+    """The AgreedPlan to write for this visit (replacing earlier visits' active plans)."""
     return AgreedPlan(
         plan_id=key.plan_id,
         patient_id=key.patient,
@@ -108,6 +109,7 @@ def agreed_plan(
         something_else_asked=request.something_else_asked,
         something_else_added=request.something_else_added,
         visit_start=visit_start,
+        replaces=replaces,
         finished_at=datetime.now(UTC),
     )
 

@@ -265,6 +265,7 @@ def plan_from_json(value: Mapping[str, Any]) -> AgreedPlan:
         something_else_added=tuple(value.get("something_else_added") or ()),
         visit_start=datetime.fromisoformat(value["visit_start"]),
         finished_at=datetime.fromisoformat(value["finished_at"]),
+        replaces=tuple(value.get("replaces") or ()),
     )
 
 

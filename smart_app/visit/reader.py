@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fhir_mappings import codes
+from fhir_mappings.clinician_items import earlier_plans
 from fhir_mappings.fields import Skips
 from fhir_mappings.patient import (
     EncounterSummary,
@@ -86,6 +87,8 @@ class Visit:
     clinic_language: str = "en"
     # What the EHR would not let Flip read, in words: never shown as "nothing there".
     refused: tuple[str, ...] = ()
+    # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
+    earlier_plans: tuple[str, ...] = ()
 
     @property
     def patient_no_current_concern(self) -> PreVisitAnswers | None:
@@ -234,6 +237,9 @@ class VisitReader:
             visit_start=visit_start,
             clinic_language=self.clinic_language,
             refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
+            earlier_plans=earlier_plans(
+                found["care_plans"], f"Patient/{patient.id}", self.canonical_base, key.plan_id
+            ),
         )
 
     def partnering_history(

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fhir_mappings.codes import identifier_system
 from tests.e2e.conftest import Visit, launch
-from tests.e2e.deployment import Deployment
+from tests.e2e.deployment import ACT_CODE, Browser, Deployment
 
 PLAN: dict[str, Any] = {
     "items": [{"text": "Pack the vest for away games", "owner": "Maya", "when": "later"}],
@@ -105,6 +105,39 @@ def test_finishing_while_the_ehr_is_down_is_queued_and_written_once_it_answers(
     assert status["state"] == "written"
     [plan] = flip_resources(family_visit, "CarePlan")
     assert "Pack the vest for away games" in str(plan)
+
+
+def test_the_next_visits_plan_replaces_the_last_so_one_flip_plan_is_active(
+    family_visit: Deployment,
+) -> None:
+    first = launch(family_visit)
+    close_agenda(first)
+    assert first.send("POST", "/visit/plan", PLAN).status_code == 202
+    assert wait_written(first)["state"] == "written"
+    family_visit.seed(
+        "Encounter",
+        "e-next",
+        status="in-progress",
+        subject={"reference": "Patient/p1"},
+        **{"class": {"system": ACT_CODE, "code": "AMB"}},
+    )
+    browser = Browser()
+    made = requests.post(
+        f"{family_visit.sandbox.url}/_sandbox/launches",
+        json={"patient": "p1", "encounter": "e-next", "practitioner": "dr1"},
+        timeout=10,
+    )
+    second = Visit(family_visit, browser, browser.launch(made.json()["launch_url"]))
+    close_agenda(second)
+    later = {**PLAN, "items": [{"text": "Bring the vest log", "owner": "Maya", "when": "later"}]}
+    assert second.send("POST", "/visit/plan", later).status_code == 202
+    assert wait_written(second)["state"] == "written"
+    plans = {p["id"]: p for p in flip_resources(family_visit, "CarePlan")}
+    active = [p for p in plans.values() if p["status"] == "active"]
+    assert len(active) == 1 and "Bring the vest log" in str(active[0])
+    [old] = [p for p in plans.values() if p["status"] != "active"]
+    assert old["status"] == "completed"
+    assert active[0]["replaces"] == [{"reference": f"CarePlan/{old['id']}"}]
 
 
 @pytest.mark.parametrize(
