@@ -22,6 +22,9 @@ STATUSES: tuple[Status, ...] = ("open", "addressed", "deferred")
 SOURCES: tuple[Source, ...] = ("patient", "family", "clinician")
 # Two shared content words make a match: one ("clinic", "cf") is too often chance.
 MATCH_MIN_SHARED_WORDS = 2
+# The agenda shows at most this many other concerns of one person; the page says how many
+# more their answers hold ("n more", `more_concerns`), so a huge answer cannot drown it.
+MAX_OTHER_CONCERNS = 10
 _STOPWORDS_TEXT = """
 a an and are as at be been but by can do does for from had has have her his i if in into
 is it its me my no not of on or our she so that the their them then there they this to up
@@ -93,6 +96,15 @@ def build_agenda(inputs: VisitInputs, draft: Draft | None = None) -> list[Agenda
     return [_apply_status(item, draft.statuses) for item in ordered]
 
 
+def more_concerns(answers: Sequence[PreVisitAnswers]) -> list[tuple[str, int]]:
+    """Who listed more other concerns than the agenda shows, and how many more."""
+    return [
+        (a.author_display, len(a.other_concerns) - MAX_OTHER_CONCERNS)
+        for a in answers
+        if len(a.other_concerns) > MAX_OTHER_CONCERNS
+    ]
+
+
 def explain_match(left: str, right: str) -> str | None:
     """Why two items are the same topic ("both mention: weight, gain"), or None."""
     shared = sorted(content_words(left) & content_words(right))
@@ -123,7 +135,8 @@ def _previsit_items(answers: Sequence[PreVisitAnswers]) -> list[AgendaItem]:
         texts: list[tuple[str, str, bool]] = []
         if answer.number_one_concern:
             texts.append(("number-one", answer.number_one_concern, True))
-        texts += [(f"other-{i}", t, False) for i, t in enumerate(answer.other_concerns) if t]
+        others = answer.other_concerns[:MAX_OTHER_CONCERNS]
+        texts += [(f"other-{i}", t, False) for i, t in enumerate(others) if t]
         for suffix, text, number_one in texts:
             items.append(
                 AgendaItem(

@@ -35,7 +35,7 @@ from launch.gateway import FhirGateway, SearchRequest
 from launch.registrations import Registration
 from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
-from smart_app.visit.agenda import AgendaItem, build_agenda
+from smart_app.visit.agenda import AgendaItem, build_agenda, more_concerns
 from smart_app.visit.chart_reads import ChartReads
 from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
 
@@ -112,6 +112,11 @@ class Visit:
             for a in self.answers
             if a.language
         ]
+
+    @property
+    def more_concerns(self) -> list[tuple[str, int]]:
+        """Who listed more concerns than the agenda shows, and how many more."""
+        return more_concerns(self.answers)
 
     @property
     def headline(self) -> AgendaItem | None:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from launch.registrations import DEFAULT_SCOPE
+from smart_app.visit.agenda import MAX_OTHER_CONCERNS
 from tests.e2e.conftest import Visit, family_chart, launch, previsit
 from tests.e2e.deployment import Browser, Deployment
 from tests.e2e.test_plan import PLAN, wait_written
@@ -182,3 +183,15 @@ def test_a_refused_read_is_named_not_shown_as_empty(database_url: str, tmp_path:
         refusal = re.search(r"<p[^>]*data-refused>(.*?)</p>", visit.page.text, re.S)
         assert refusal is not None and "pre-visit answers" in refusal.group(1)
         assert "Lacrosse" not in visit.page.text  # unknown, and said so: not "no answers"
+
+
+def test_a_5000_item_answer_opens_a_normal_visit_with_n_more(family_visit: Deployment) -> None:
+    concerns = [f"concern number {n}" for n in range(5000)]
+    family_visit.put(previsit("qr-huge", "Patient/p1", "Lacrosse travel", *concerns, days_ago=1))
+    visit = launch(family_visit)
+    own = [i for i in visit.get()["agenda"] if i["source"] == "patient"]
+    assert [i["text"] for i in own] == ["Lacrosse travel", *concerns[:MAX_OTHER_CONCERNS]]
+    more = re.search(r"<p[^>]*data-more-concerns>(.*?)</p>", visit.page.text, re.S)
+    assert more is not None and f"{5000 - MAX_OTHER_CONCERNS:,} more concerns" in more.group(1)
+    assert "data-merge" in visit.page.text  # a clinician item can still join the teen's
+    assert len(visit.page.text) < 200_000  # not 5,000 lines, each listing every other
