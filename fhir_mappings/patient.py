@@ -104,8 +104,14 @@ def patient_to_summary(resource: dict[str, Any]) -> PatientSummary | None:
     try:
         patient = Patient.model_validate({k: v for k, v in resource.items() if k != "birthDate"})
     except ValidationError as exc:
-        log.warning("skipped a Patient that does not validate: %d errors", exc.error_count())
-        return None
+        # A strictly invalid Patient elsewhere (an extension without url, say) must not
+        # lock the clinician out: read only what the banner needs, dropping what fails.
+        log.warning("read a Patient that does not validate by its id and name: %d errors",
+                    exc.error_count())  # fmt: skip
+        found = _essentials(resource)
+        if found is None:
+            return None
+        patient = found
     return PatientSummary(
         id=patient.id or "",
         name=_display_name(patient),
@@ -132,6 +138,16 @@ def encounter_to_summary(resource: dict[str, Any]) -> EncounterSummary | None:
         reason="; ".join(r for r in reasons if r) or None,
         start=start.isoformat() if start else None,
     )
+
+
+def _essentials(resource: dict[str, Any]) -> Patient | None:
+    kept = {k: resource[k] for k in ("resourceType", "id", "name", "gender") if k in resource}
+    for dropped in ((), ("gender",), ("gender", "name")):
+        try:
+            return Patient.model_validate({k: v for k, v in kept.items() if k not in dropped})
+        except ValidationError:
+            continue
+    return None
 
 
 def _display_name(patient: Patient) -> str:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from ehr_sandbox.fhir.store import ResourceRecord
 from launch.registrations import DEFAULT_SCOPE
 from smart_app.visit.agenda import MAX_OTHER_CONCERNS
+from tests.conftest import sandbox_state
 from tests.e2e.conftest import Visit, family_chart, launch, previsit
 from tests.e2e.deployment import Browser, Deployment
 from tests.e2e.test_plan import PLAN, wait_written
@@ -195,3 +198,43 @@ def test_a_5000_item_answer_opens_a_normal_visit_with_n_more(family_visit: Deplo
     assert more is not None and f"{5000 - MAX_OTHER_CONCERNS:,} more concerns" in more.group(1)
     assert "data-merge" in visit.page.text  # a clinician item can still join the teen's
     assert len(visit.page.text) < 200_000  # not 5,000 lines, each listing every other
+
+
+def store_as_is(ehr: Deployment, resource: dict[str, Any]) -> None:
+    """Put a resource in the sandbox's store without its validation, as an EHR may hold
+    data that R4 rejects strictly."""
+    with sandbox_state(ehr.sandbox.app).db.session() as session:
+        session.merge(
+            ResourceRecord(
+                resource_type=resource["resourceType"],
+                id=resource["id"],
+                version_id=1,
+                last_updated=datetime.now(UTC),
+                patient_id="p1",
+                content=resource,
+            )
+        )
+
+
+def test_strictly_invalid_resources_are_left_out_and_the_page_says_so(
+    family_visit: Deployment,
+) -> None:
+    broken = previsit("qr-broken", "RelatedPerson/rp-mom", "Lost words", days_ago=1)
+    broken["item"] = [{"answer": [{"valueString": "an item without a linkId"}]}]
+    store_as_is(family_visit, broken)
+    visit = launch(family_visit)
+    assert visit.get()["skipped"] == 1
+    note = re.search(r"<p[^>]*data-skipped>(.*?)</p>", visit.page.text, re.S)
+    assert note is not None and "1 item from the chart could not be read" in note.group(1)
+    assert "Lacrosse travel without my vest" in visit.page.text  # the rest is all there
+
+
+def test_a_strictly_invalid_patient_still_opens_the_visit(family_visit: Deployment) -> None:
+    store_as_is(
+        family_visit,
+        {"resourceType": "Patient", "id": "p1", "name": [{"given": ["Maya"], "family": "Jones"}],
+         "gender": "robot", "extension": [{"valueString": "an extension without url"}]},
+    )  # fmt: skip
+    visit = launch(family_visit)
+    assert visit.get()["patient"]["name"] == "Maya Jones"
+    assert "Lacrosse travel without my vest" in visit.page.text
