@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from benchmarks.browser import meta_tags
+from tests.e2e.conftest import Visit
 from tests.e2e.deployment import Browser, Deployment, deploy
+from tests.e2e.test_plan import PLAN, wait_written
 
 
 @pytest.fixture
@@ -163,13 +165,25 @@ def test_scopes_the_ehr_refuses_show_the_forbidden_page(database_url: str, tmp_p
 
 
 def test_no_token_ever_reaches_the_browser(ehr: Deployment) -> None:
+    """Every page and every API response of a whole visit, and the cookies."""
     browser = Browser()
-    visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
-    metas = meta_tags(visit.text)
-    browser.get(f"{ehr.flip_url}{metas['flip-api-base']}/visit", headers=browser.api_headers(visit))
+    visit = Visit(ehr, browser, browser.launch(ehr.ehr_launch_url("p1", "e-p1")))
+    answers = [
+        visit.send("GET", "/visit", None),
+        visit.send("POST", "/visit/agenda/items", {"text": "School letter"}),
+        visit.send("PUT", "/visit/reflection", {"notes": "kept"}),
+        visit.send("PUT", "/visit/plan/form", PLAN),
+        visit.send("POST", "/visit/plan", PLAN),
+        visit.send("GET", "/visit/writeback", None),
+    ]
+    assert wait_written(visit)["state"] == "written"
+    answers += [visit.send("GET", "/visit/writeback", None), visit.send("GET", "", None)]
+    for page in ("/partnering", "/team", "/team/patients/p1/partnering"):
+        browser.get(visit.page.url.replace("/visit", page))
+    assert [(a.url, a.status_code) for a in [*answers, *browser.seen] if a.status_code >= 400] == []
     tokens = issued_tokens(ehr)
     assert tokens, "the sandbox issued tokens"
-    for response in browser.seen:
+    for response in [*browser.seen, *answers]:
         exposed = [response.url, response.text, json.dumps(dict(response.headers))]
         exposed += [c.value or "" for c in browser.http.cookies]
         for token in tokens:
