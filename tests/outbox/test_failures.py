@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from click.testing import CliRunner
@@ -21,7 +22,7 @@ from smart_app.core import audit
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
 from smart_app.services import services
-from tests.outbox.conftest import Chart, maya_plan
+from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 from tests.outbox.test_random_faults import drive
 from tests.outbox.test_strategy import ORACLE
 
@@ -122,6 +123,19 @@ def test_a_stalled_chart_keeps_the_plan_pending_and_says_so(chart: Chart) -> Non
     assert body["attempts"] == 1 and body["next_attempt_at"] is not None
     assert "Flip keeps trying" in body["message"]
     assert {r["status"] for r in body["resources"]} == {"pending"}
+
+
+def test_a_timed_out_write_waits_at_least_one_timeout_before_its_retry(chart: Chart) -> None:
+    # The write may still be running at the EHR: a retry sooner could miss what it wrote.
+    outbox = chart.outbox()  # backoff of at most 10 ms, a write timeout of TIMEOUT_S
+    plan = maya_plan("plan-timed-out")
+    chart.ehr.fault(latency_ms=1500, when="after", count=1, methods=["POST"], path_prefix="/fhir")
+    outbox.submit(chart.opened, plan)
+    status = outbox.process(plan.plan_id)
+    ended = datetime.now(UTC)
+    assert status is not None and status.state == "pending" and status.next_attempt_at
+    assert status.next_attempt_at - ended >= timedelta(seconds=TIMEOUT_S / 2)
+    time.sleep(1.6)  # let the sandbox finish its late answer before the next test
 
 
 def test_an_ended_launch_fails_with_relaunch_advice(chart: Chart) -> None:
