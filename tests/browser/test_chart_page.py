@@ -30,8 +30,10 @@ class StubApp:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        with self._lock:
-            self.launches.append(environ.get("QUERY_STRING", ""))
+        # Only launches: the chart also asks this origin for its CDS card (cds_client.py).
+        if environ.get("PATH_INFO") == "/launch":
+            with self._lock:
+                self.launches.append(environ.get("QUERY_STRING", ""))
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [b"<!doctype html><title>Stub app</title><p>Stub app received the launch</p>"]
 
