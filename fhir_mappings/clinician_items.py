@@ -24,10 +24,12 @@ from fhir_mappings.fields import (
     dicts,
     has_identifier,
     instant,
+    note_words,
     reference,
     text,
     valid_resource,
 )
+from fhir_mappings.narrative import read_plan_text
 from fhir_mappings.visit_model import ClinicianItem
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,45 @@ def last_plan(
     if not plans:
         return None
     return max(plans, key=lambda p: (_plan_date(p, zone), str(p["id"])))
+
+
+def plan_note_items(
+    notes: list[object],
+    patient_ref: str,
+    zone: tzinfo | None,
+    base: str,
+    own_plan_id: str | None = None,
+) -> list[ClinicianItem]:
+    """What comes back from the newest Plan of care note Flip wrote, where the plan was
+    written as a note (no CarePlan create): items for later, deferred items with their
+    reason, and goals; never this visit's own note."""
+    system = codes.identifier_system(base)
+    found = []
+    for note in notes:
+        if not isinstance(note, dict) or note.get("status") != "current":
+            continue
+        if not has_identifier(note, system, codes.PLAN_NOTE_PREFIX):
+            continue
+        own = f"{codes.PLAN_NOTE_PREFIX}{own_plan_id}"
+        if own_plan_id and has_identifier(note, system, own):
+            continue
+        if reference(note.get("subject")) == patient_ref and (words := note_words(note)):
+            found.append((instant(note.get("date"), zone), str(note.get("id")), words))
+    if not found:
+        return []
+    _, note_id, words = max(found, key=lambda f: (f[0].timestamp() if f[0] else 0, f[1]))
+    ref = f"DocumentReference/{note_id}"
+    read = read_plan_text(words)
+    items = [ClinicianItem(f"{ref}#later-{n}", t, "last-plan-activity", ref, frozenset())
+             for n, t in enumerate(read.later)]  # fmt: skip
+    items += [
+        ClinicianItem(f"{ref}#deferred-{n}", f"{t} (deferred: {why})" if why else t,
+                      "last-plan-deferred", ref, frozenset())
+        for n, (t, why) in enumerate(read.deferred)
+    ]  # fmt: skip
+    items += [ClinicianItem(f"{ref}#goal-{n}", t, "last-plan-goal", ref, frozenset())
+              for n, t in enumerate(read.goals)]  # fmt: skip
+    return items
 
 
 def earlier_plans(

@@ -74,6 +74,7 @@ RESTRICTED_LABEL = {"system": CONFIDENTIALITY, "code": RESTRICTED, "display": "r
 # A partnering note is a DocumentReference with an identifier in Flip's identifier system
 # whose value starts with this prefix (see preference.py for the rule and why).
 PARTNERING_NOTE_PREFIX = "partnering-note/"
+PLAN_NOTE_PREFIX = "plan-note/"
 
 
 def questionnaire_url(base: str = DEFAULT_BASE) -> str:

@@ -6,6 +6,8 @@ an empty value instead of raising, so one strange resource never breaks the visi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -147,4 +149,23 @@ def first_given_name(resource: Resource) -> str | None:
             for part in given:
                 if found := text(part):
                     return found
+    return None
+
+
+def note_words(resource: Resource) -> str | None:
+    """The words of a note: its first text/plain attachment's base64 `data`, decoded."""
+    for content in dicts(resource.get("content")):
+        attachment = content.get("attachment")
+        if not isinstance(attachment, dict):
+            continue
+        content_type = attachment.get("contentType")
+        data = attachment.get("data")
+        if not isinstance(content_type, str) or not isinstance(data, str):
+            continue
+        if content_type.split(";")[0].strip().lower() != "text/plain":
+            continue
+        try:
+            return text(base64.b64decode(data, validate=True).decode("utf-8"))
+        except (binascii.Error, UnicodeDecodeError):
+            continue
     return None

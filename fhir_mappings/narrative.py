@@ -9,6 +9,7 @@ strings forbid (https://hl7.org/fhir/R4/datatypes.html#string) everywhere.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
@@ -99,6 +100,44 @@ def plan_text(plan: AgreedPlan) -> str:
         lines += ["", "Agenda:", *(f"- {_outcome_line(o)}" for o in outcomes)]
     lines += ["", _something_else_line(plan), "", _recorded_line(plan)]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNote:
+    """A Plan of care note Flip wrote (`plan_text`), read back for the next visit."""
+
+    later: tuple[str, ...]  # items agreed for later
+    deferred: tuple[tuple[str, str | None], ...]  # agenda items deferred, and why
+    goals: tuple[str, ...]
+
+
+_OUTCOME = re.compile(r"^(?P<text>.*) \((?:patient|family|clinician)\): (?P<status>\w+)"
+                      r"(?:, because (?P<reason>.*))?$")  # fmt: skip
+
+
+def read_plan_text(text: str) -> PlanNote:
+    """The open parts of a Plan of care note in `plan_text`'s layout: what comes back."""
+    later, deferred, goals = [], [], []
+    section = None
+    for line in text.splitlines():
+        if line.endswith(":") and not line.startswith("- "):
+            section = line
+        elif line.startswith("- ") and section == "Agreed items:":
+            parts = line[2:].split("; ")
+            if parts[-1].startswith("by "):
+                parts.pop()
+            when = parts.pop() if parts[-1] in ("now", "later") else None
+            if len(parts) > 1 and parts[-1].startswith("who: "):
+                parts.pop()
+            if when == "later":
+                later.append("; ".join(parts))
+        elif line.startswith("- ") and section == "Goals:":
+            goals.append(line[2:])
+        elif line.startswith("- ") and section == "Agenda:":
+            found = _OUTCOME.match(line[2:])
+            if found and found["status"] == "deferred":
+                deferred.append((found["text"], found["reason"]))
+    return PlanNote(tuple(later), tuple(deferred), tuple(goals))
 
 
 def partnering_text(plan: AgreedPlan, note: PartneringNote) -> str:

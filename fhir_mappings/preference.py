@@ -15,20 +15,18 @@ Sources are compared by authored / effective / date; the newest wins.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 
 from fhir_mappings import codes
 from fhir_mappings.fields import (
-    Resource,
     Skips,
     dicts,
     has_coding,
     has_identifier,
     instant,
+    note_words,
     reference,
     text,
     valid_resource,
@@ -136,7 +134,7 @@ def note_to_preference(
     if reference(resource.get("subject")) != patient_ref:
         skips.skip(log, "DocumentReference", "subject is not the patient")
         return None
-    words = _plain_text(resource)
+    words = note_words(resource)
     if resource.get("status") != "current" or words is None:
         skips.skip(log, "DocumentReference", "not a current note with a text/plain attachment")
         return None
@@ -156,24 +154,6 @@ def note_to_preference(
 def _timestamp(when: datetime | None) -> float:
     # An undated source loses to any dated one.
     return when.timestamp() if when else float("-inf")
-
-
-def _plain_text(resource: Resource) -> str | None:
-    for content in dicts(resource.get("content")):
-        attachment = content.get("attachment")
-        if not isinstance(attachment, dict):
-            continue
-        content_type = attachment.get("contentType")
-        data = attachment.get("data")
-        if not isinstance(content_type, str) or not isinstance(data, str):
-            continue
-        if content_type.split(";")[0].strip().lower() != "text/plain":
-            continue
-        try:
-            return text(base64.b64decode(data, validate=True).decode("utf-8"))
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-    return None
 
 
 def _performer_display(value: object) -> str | None:

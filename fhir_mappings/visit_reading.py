@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from fhir_mappings import codes
-from fhir_mappings.clinician_items import last_plan, plan_items, reason_items
+from fhir_mappings.clinician_items import last_plan, plan_items, plan_note_items, reason_items
 from fhir_mappings.fields import Resource, Skips, first_given_name, reference, valid_resource
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit import read_answers, reading_context
@@ -76,6 +76,8 @@ def read_visit(
     )
     plan = last_plan(list(care_plans), patient_ref, zone, base, skips, own_plan_id)
     items = plan_items(plan, list(goals), patient_ref, base, skips, own_plan_id)
+    if plan is None:  # the plan was written as a Plan of care note (Epic, Oracle Health)
+        items += plan_note_items(list(document_references), patient_ref, zone, base, own_plan_id)
     items += reason_items(encounter, list(appointments), patient_ref, skips)
     return VisitInputs(
         answers=answers,

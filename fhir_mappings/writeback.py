@@ -107,7 +107,9 @@ def plan_writes(plan: AgreedPlan, options: WriteOptions = WriteOptions()) -> lis
             plan, (codes.LOINC, codes.PLAN_OF_CARE_NOTE, codes.PLAN_OF_CARE_NOTE_DISPLAY)
         )
         note["content"] = [_plain_attachment(plan_text(plan), "Agreed plan")]
-        writes.append(_write(plan, options, "plan-note", f"plan-note/{plan.plan_id}", note))
+        writes.append(
+            _write(plan, options, "plan-note", f"{codes.PLAN_NOTE_PREFIX}{plan.plan_id}", note)
+        )
     partnering = plan.partnering_note
     if partnering is not None and _says_something(partnering):
         note = _document(plan, options.note_type)

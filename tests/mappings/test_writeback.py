@@ -29,7 +29,7 @@ from fhir_mappings.writeback import (
     resolve_references,
     written_resource_ref,
 )
-from tests.mappings.builders import NEW_YORK, PATIENT_ID, VISIT_START, read
+from tests.mappings.builders import NEW_YORK, PATIENT_ID, VISIT_START
 
 SYSTEM = codes.identifier_system()
 # The plan was agreed four weeks before the visit the builders read.
@@ -350,43 +350,6 @@ def test_resolve_references_replaces_full_urls_with_written_ids() -> None:
     assert resolved["goal"] == [{"reference": "Goal/g1"}, {"reference": "Goal/g2"}]
     assert resolved["subject"] == {"reference": f"Patient/{PATIENT_ID}"}
     assert writes["careplan"].resource["goal"][0]["reference"].startswith("urn:uuid:")
-
-
-def test_next_visit_reads_back_open_items_goals_and_the_partnering_note() -> None:
-    plan = agreed_plan()
-    writes = plan_writes(plan)
-    server: dict[str, list[dict[str, Any]]] = {}
-    written: dict[str, str] = {}
-    for number, write in enumerate(writes):
-        # As a server stores it: an id, references resolved to `Type/id`.
-        resource = resolve_references(write.resource, written) | {"id": f"id-{number}"}
-        written[write.full_url] = written_resource_ref(write, f"id-{number}")
-        server.setdefault(write.resource_type, []).append(resource)
-
-    visit = read(
-        care_plans=server["CarePlan"],
-        goals=server["Goal"],
-        document_references=server["DocumentReference"],
-        observations=server["Observation"],
-    )
-
-    # "Now" was done in the visit: it does not come back. "Later" does, and the deferred
-    # item with its reason, and the goals.
-    assert [(i.text, i.origin) for i in visit.clinician_items] == [
-        ("Ask about insurance after 26", "last-plan-activity"),
-        ("Home monitoring data (deferred: needs the device report)", "last-plan-deferred"),
-        ("Play the whole lacrosse season", "last-plan-goal"),
-        ("Stay on my own plan at 26", "last-plan-goal"),
-    ]
-    assert visit.preference is not None
-    assert visit.preference.source == "note"
-    # The note reads back as its parts, in their words: never the whole note on one line.
-    note = plan.partnering_note
-    assert note is not None and note.text is not None
-    assert visit.preference.style == note.style
-    assert visit.preference.learning_preferences == note.learning_preferences
-    assert visit.preference.text == note.text.strip()
-    assert visit.skipped == 0
 
 
 def test_naive_datetimes_are_refused() -> None:

@@ -1,0 +1,78 @@
+"""What the next visit reads back of a plan Flip wrote: as CarePlan + Goals, or as a
+Plan of care note where the EHR takes no CarePlan (Epic, Oracle Health)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_mappings.writeback import (
+    WriteOptions,
+    plan_writes,
+    resolve_references,
+    written_resource_ref,
+)
+from tests.mappings.builders import read
+from tests.mappings.test_writeback import agreed_plan
+
+CAREPLAN = WriteOptions()
+AS_A_NOTE = WriteOptions(plan_as_careplan=False)
+
+
+def stored(options: WriteOptions = CAREPLAN, **changes: Any) -> dict[str, list[Any]]:
+    """The plan's resources as a server keeps them: ids given, references resolved."""
+    server: dict[str, list[dict[str, Any]]] = {}
+    written: dict[str, str] = {}
+    for number, write in enumerate(plan_writes(agreed_plan(**changes), options)):
+        resource = resolve_references(write.resource, written) | {"id": f"id-{number}"}
+        written[write.full_url] = written_resource_ref(write, f"id-{number}")
+        server.setdefault(write.resource_type, []).append(resource)
+    return server
+
+
+def test_next_visit_reads_back_open_items_goals_and_the_partnering_note() -> None:
+    plan = agreed_plan()
+    server = stored()
+
+    visit = read(
+        care_plans=server["CarePlan"],
+        goals=server["Goal"],
+        document_references=server["DocumentReference"],
+        observations=server["Observation"],
+    )
+
+    # "Now" was done in the visit: it does not come back. "Later" does, and the deferred
+    # item with its reason, and the goals.
+    assert [(i.text, i.origin) for i in visit.clinician_items] == [
+        ("Ask about insurance after 26", "last-plan-activity"),
+        ("Home monitoring data (deferred: needs the device report)", "last-plan-deferred"),
+        ("Play the whole lacrosse season", "last-plan-goal"),
+        ("Stay on my own plan at 26", "last-plan-goal"),
+    ]
+    assert visit.preference is not None
+    assert visit.preference.source == "note"
+    # The note reads back as its parts, in their words: never the whole note on one line.
+    note = plan.partnering_note
+    assert note is not None and note.text is not None
+    assert visit.preference.style == note.style
+    assert visit.preference.learning_preferences == note.learning_preferences
+    assert visit.preference.text == note.text.strip()
+    assert visit.skipped == 0
+
+
+def test_a_plan_written_as_a_note_feeds_forward_the_same_items() -> None:
+    server = stored(AS_A_NOTE)
+    assert "CarePlan" not in server and "Goal" not in server
+    visit = read(document_references=server["DocumentReference"])
+    assert [(i.text, i.origin) for i in visit.clinician_items] == [
+        ("Ask about insurance after 26", "last-plan-activity"),
+        ("Home monitoring data (deferred: needs the device report)", "last-plan-deferred"),
+        ("Play the whole lacrosse season", "last-plan-goal"),
+        ("Stay on my own plan at 26", "last-plan-goal"),
+    ]
+    assert {i.reference.split("/")[0] for i in visit.clinician_items} == {"DocumentReference"}
+
+
+def test_a_reopened_visit_never_reads_its_own_plan_note() -> None:
+    server = stored(AS_A_NOTE)
+    visit = read(document_references=server["DocumentReference"], own_plan_id="plan-7")
+    assert visit.clinician_items == ()
