@@ -70,10 +70,10 @@ def plan_note_items(
     zone: tzinfo | None,
     base: str,
     own_plan_id: str | None = None,
-) -> list[ClinicianItem]:
+) -> tuple[list[ClinicianItem], datetime | None]:
     """What comes back from the newest Plan of care note Flip wrote, where the plan was
     written as a note (no CarePlan create): items for later, deferred items with their
-    reason, and goals; never this visit's own note."""
+    reason, and goals; never this visit's own note. And when that note was written."""
     system = codes.identifier_system(base)
     found = []
     for note in notes:
@@ -87,8 +87,8 @@ def plan_note_items(
         if reference(note.get("subject")) == patient_ref and (words := note_words(note)):
             found.append((instant(note.get("date"), zone), str(note.get("id")), words))
     if not found:
-        return []
-    _, note_id, words = max(found, key=lambda f: (f[0].timestamp() if f[0] else 0, f[1]))
+        return [], None
+    when, note_id, words = max(found, key=lambda f: (f[0].timestamp() if f[0] else 0, f[1]))
     ref = f"DocumentReference/{note_id}"
     read = read_plan_text(words)
     items = [ClinicianItem(f"{ref}#later-{n}", t, "last-plan-activity", ref, frozenset())
@@ -100,7 +100,7 @@ def plan_note_items(
     ]  # fmt: skip
     items += [ClinicianItem(f"{ref}#goal-{n}", t, "last-plan-goal", ref, frozenset())
               for n, t in enumerate(read.goals)]  # fmt: skip
-    return items
+    return items, when
 
 
 def earlier_plans(
@@ -225,13 +225,17 @@ def _reasons(resource: Resource, resource_type: str, origin: str) -> Iterator[Cl
             )
 
 
-def _plan_date(plan: Resource, zone: tzinfo | None) -> float:
-    # CarePlan.created, else the period start, else the server's lastUpdated.
+def plan_finished_at(plan: Resource, zone: tzinfo | None) -> datetime | None:
+    """When a plan was agreed: CarePlan.created, else its period start, else lastUpdated."""
     period = plan.get("period")
     meta = plan.get("meta")
-    when: datetime | None = (
+    return (
         instant(plan.get("created"), zone)
         or (instant(period.get("start"), zone) if isinstance(period, dict) else None)
         or (instant(meta.get("lastUpdated"), zone) if isinstance(meta, dict) else None)
     )
+
+
+def _plan_date(plan: Resource, zone: tzinfo | None) -> float:
+    when = plan_finished_at(plan, zone)
     return when.timestamp() if when else float("-inf")

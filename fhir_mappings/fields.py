@@ -25,10 +25,14 @@ class Skips:
     """Counts resources a mapping dropped; the reason goes to the log, never PHI."""
 
     count: int = 0
+    invalid: int = 0  # of them, the ones that are no valid R4 resource at all
 
-    def skip(self, log: logging.Logger, resource_type: str, reason: str) -> None:
+    def skip(
+        self, log: logging.Logger, resource_type: str, reason: str, *, invalid: bool = False
+    ) -> None:
         """Count one dropped resource and log its type and a short reason."""
         self.count += 1
+        self.invalid += invalid
         log.info("skipped a %s: %s", resource_type, reason)
 
 
@@ -37,7 +41,7 @@ def valid_resource(
 ) -> Resource | None:
     """`value` when it is a `resource_type` that validates as R4 (R4B models), else None."""
     if not isinstance(value, dict):
-        skips.skip(log, resource_type, "not a JSON object")
+        skips.skip(log, resource_type, "not a JSON object", invalid=True)
         return None
     if value.get("resourceType") != resource_type:
         skips.skip(log, resource_type, "unexpected resourceType")
@@ -46,10 +50,12 @@ def valid_resource(
         get_fhir_model_class(resource_type).model_validate(value)
     except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
         # ValidationError is a ValueError; the others guard against model quirks on odd input.
-        skips.skip(log, resource_type, f"does not validate as R4 ({type(exc).__name__})")
+        skips.skip(
+            log, resource_type, f"does not validate as R4 ({type(exc).__name__})", invalid=True
+        )
         return None
     if not isinstance(value.get("id"), str):
-        skips.skip(log, resource_type, "no id")
+        skips.skip(log, resource_type, "no id", invalid=True)
         return None
     return value
 

@@ -82,14 +82,16 @@ def reading_context(
     base: str,
     linkid_map: Mapping[str, str] | None,
     questionnaire_urls: Collection[str] | None,
+    answered_after: datetime | None = None,
 ) -> ReadingContext:
-    """The context read_answers needs, with canonical URLs normalised."""
+    """The context read_answers needs, with canonical URLs normalised. Answers given
+    before `answered_after` (the last plan agreed) were that visit's: they do not count."""
     urls = {codes.questionnaire_url(base), *(questionnaire_urls or ())}
     return ReadingContext(
         patient_ref=f"Patient/{patient_id}",
         patient_name=patient_name,
         family=family,
-        earliest=visit_start - window,
+        earliest=max(visit_start - window, answered_after or visit_start - window),
         visit_start=visit_start,
         canonicals=frozenset(u.split("|")[0] for u in urls),
         linkid_map=dict(linkid_map or {}),

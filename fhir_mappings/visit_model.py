@@ -76,3 +76,4 @@ class VisitInputs:
     preference: PartneringPreference | None
     clinician_items: tuple[ClinicianItem, ...]
     skipped: int  # resources skipped as malformed or unexpected (reasons are logged)
+    invalid: int = 0  # of them, those that are no valid R4 resource: the page says so

@@ -17,7 +17,13 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from fhir_mappings import codes
-from fhir_mappings.clinician_items import last_plan, plan_items, plan_note_items, reason_items
+from fhir_mappings.clinician_items import (
+    last_plan,
+    plan_finished_at,
+    plan_items,
+    plan_note_items,
+    reason_items,
+)
 from fhir_mappings.fields import Resource, Skips, first_given_name, reference, valid_resource
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit import read_answers, reading_context
@@ -54,6 +60,16 @@ def read_visit(
     skips = Skips()
     patient_ref = f"Patient/{patient_id}"
     zone = visit_start.tzinfo
+    plan = last_plan(list(care_plans), patient_ref, zone, base, skips, own_plan_id)
+    items = plan_items(plan, list(goals), patient_ref, base, skips, own_plan_id)
+    if plan is not None:
+        finished = plan_finished_at(plan, zone)
+    else:  # the plan was written as a Plan of care note (Epic, Oracle Health)
+        from_note, finished = plan_note_items(
+            list(document_references), patient_ref, zone, base, own_plan_id
+        )
+        items += from_note
+    items += reason_items(encounter, list(appointments), patient_ref, skips)
     context = reading_context(
         patient_id=patient_id,
         patient_name=_patient_name(patient, patient_id, skips),
@@ -63,6 +79,7 @@ def read_visit(
         base=base,
         linkid_map=linkid_map,
         questionnaire_urls=questionnaire_urls,
+        answered_after=finished,
     )
     answers = read_answers(list(questionnaire_responses), context, skips)
     history = preference_history(
@@ -74,16 +91,12 @@ def read_visit(
         base=base,
         skips=skips,
     )
-    plan = last_plan(list(care_plans), patient_ref, zone, base, skips, own_plan_id)
-    items = plan_items(plan, list(goals), patient_ref, base, skips, own_plan_id)
-    if plan is None:  # the plan was written as a Plan of care note (Epic, Oracle Health)
-        items += plan_note_items(list(document_references), patient_ref, zone, base, own_plan_id)
-    items += reason_items(encounter, list(appointments), patient_ref, skips)
     return VisitInputs(
         answers=answers,
         preference=history[0] if history else None,
         clinician_items=tuple(items),
         skipped=skips.count,
+        invalid=skips.invalid,
     )
 
 

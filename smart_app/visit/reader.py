@@ -89,7 +89,7 @@ class Visit:
     refused: tuple[str, ...] = ()
     # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
     earlier_plans: tuple[str, ...] = ()
-    # Resources of the chart Flip could not read (malformed, or not about this patient).
+    # Resources of the chart Flip could not read: no valid R4 (the page says so).
     skipped: int = 0
 
     @property
@@ -244,7 +244,7 @@ class VisitReader:
             visit_start=visit_start,
             clinic_language=self.clinic_language,
             refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
-            skipped=inputs.skipped,
+            skipped=inputs.invalid,
             earlier_plans=earlier_plans(
                 found["care_plans"], f"Patient/{patient.id}", self.canonical_base, key.plan_id
             ),

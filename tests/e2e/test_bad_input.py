@@ -222,6 +222,9 @@ def test_strictly_invalid_resources_are_left_out_and_the_page_says_so(
     broken = previsit("qr-broken", "RelatedPerson/rp-mom", "Lost words", days_ago=1)
     broken["item"] = [{"answer": [{"valueString": "an item without a linkId"}]}]
     store_as_is(family_visit, broken)
+    other = previsit("qr-other", "Patient/p1", "A survey")
+    other["questionnaire"] = "https://survey.example.org/Questionnaire/phq-9"
+    family_visit.put(other)  # valid, and simply not Flip's: not "could not be read"
     visit = launch(family_visit)
     assert visit.get()["skipped"] == 1
     note = re.search(r"<p[^>]*data-skipped>(.*?)</p>", visit.page.text, re.S)

@@ -3,6 +3,7 @@ Plan of care note where the EHR takes no CarePlan (Epic, Oracle Health)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fhir_mappings.writeback import (
@@ -11,7 +12,7 @@ from fhir_mappings.writeback import (
     resolve_references,
     written_resource_ref,
 )
-from tests.mappings.builders import read
+from tests.mappings.builders import PATIENT_ID, VISIT_START, read, related_person, response
 from tests.mappings.test_writeback import agreed_plan
 
 CAREPLAN = WriteOptions()
@@ -76,3 +77,20 @@ def test_a_reopened_visit_never_reads_its_own_plan_note() -> None:
     server = stored(AS_A_NOTE)
     visit = read(document_references=server["DocumentReference"], own_plan_id="plan-7")
     assert visit.clinician_items == ()
+
+
+def test_only_answers_given_after_the_last_plan_count() -> None:
+    # The last plan was agreed 3 days before this visit; an answer of 5 days ago was that
+    # visit's, already addressed: it never comes back as this visit's number one.
+    server = stored(visit_start=VISIT_START - timedelta(days=3, minutes=30),
+                    finished_at=VISIT_START - timedelta(days=3))  # fmt: skip
+    teen = f"Patient/{PATIENT_ID}"
+    old = response("qr-old", teen, 5, concern="Sleepovers with the vest")
+    new = response("qr-new", "RelatedPerson/rp-mom", 1, concern="Her weight", respondent="parent")
+    visit = read(
+        care_plans=server["CarePlan"],
+        goals=server["Goal"],
+        questionnaire_responses=[old, new],
+        related_persons=[related_person("rp-mom", "MTH")],
+    )
+    assert [a.number_one_concern for a in visit.answers] == ["Her weight"]
