@@ -145,3 +145,31 @@ def test_a_reload_in_the_middle_of_typing_the_plan_keeps_every_field(
     for selector, words in typed.items():
         expect(frame.locator(selector).first).to_have_value(words)
     expect(frame.locator("#something-else-asked")).to_be_checked()
+
+
+@pytest.mark.browser
+def test_merging_is_an_explicit_action_and_focus_stays_on_the_line(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    fev1 = line(frame, "Review FEV1")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/agenda/merge" in r.url else None)
+    choose = fev1.locator("[data-merge]")
+    choose.focus()
+    page.keyboard.press("ArrowDown")  # choosing in the list merges nothing (WCAG 3.2.2)
+    page.keyboard.press("ArrowDown")
+    expect(frame.locator("[data-agenda-item]")).to_have_count(4)
+    assert requests == []
+
+    choose.select_option(label="Lacrosse travel without my vest")
+    fev1.locator("[data-merge-go]").click()
+    teen = line(frame, "Lacrosse")
+    expect(teen.locator("[data-merged-id]")).to_contain_text("Review FEV1 trend")
+    expect(teen).to_be_focused()
+    expect(frame.locator("#save-status")).to_have_text("Merged: shown with this item. Item 1 of 3.")
+
+    teen.get_by_role("button", name="Split").click()
+    back = line(frame, "Review FEV1")
+    expect(back).to_be_focused()
+    expect(frame.locator("#save-status")).to_have_text("Split: on its own line again. Item 4 of 4.")

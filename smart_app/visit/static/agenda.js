@@ -59,24 +59,53 @@
     saveOrder().catch(function () {});
   }
 
+  // A merge or split reloads the agenda; focus then goes back to the line it changed, and
+  // the status line says where that line is now. What to focus rides in the reload's
+  // query (the frame may keep no storage), and is taken off the address once used.
+  var DONE_WORDS = { merged: "Merged: shown with this item.", split: "Split: on its own line again." };
+  function reloadFocusing(id, done) {
+    var query = "?focus=" + encodeURIComponent(id) + "&done=" + done;
+    window.location.replace(window.location.pathname + query);
+  }
+  (function focusAfterReload() {
+    var query = new URLSearchParams(window.location.search);
+    var id = query.get("focus");
+    if (!id) return;
+    window.history.replaceState(null, "", window.location.pathname);
+    var all = items();
+    var li = all.filter(function (item) { return item.dataset.id === id; })[0];
+    if (!li) return;
+    li.focus();
+    var words = DONE_WORDS[query.get("done")] || "";
+    say(words + " Item " + (all.indexOf(li) + 1) + " of " + all.length + ".");
+  })();
+
   list.addEventListener("click", function (event) {
     var button = event.target.closest("button");
     if (!button) return;
     var li = button.closest("[data-agenda-item]");
     if (button.dataset.move) move(li, button.dataset.move);
     if (button.dataset.split) {
-      call("POST", "/visit/agenda/split", { item: button.dataset.split })
-        .then(function () { window.location.replace(window.location.href); }).catch(function () {});
+      var split = button.dataset.split;
+      call("POST", "/visit/agenda/split", { item: split })
+        .then(function () { reloadFocusing(split, "split"); })
+        .catch(function () {});
+    }
+    if (button.hasAttribute("data-merge-go")) {
+      var into = li.querySelector("[data-merge]").value;
+      if (!into) {
+        say("Choose which item it is the same topic as, then press Merge.");
+        return;
+      }
+      call("POST", "/visit/agenda/merge", { item: li.dataset.id, into: into })
+        .then(function () { reloadFocusing(into, "merged"); })
+        .catch(function () {});
     }
   });
 
   list.addEventListener("change", function (event) {
     var li = event.target.closest("[data-agenda-item]");
     if (event.target.matches("[data-status-select]")) saveStatus(li);
-    if (event.target.matches("[data-merge]") && event.target.value) {
-      call("POST", "/visit/agenda/merge", { item: li.dataset.id, into: event.target.value })
-        .then(function () { window.location.replace(window.location.href); }).catch(function () {});
-    }
   });
 
   list.addEventListener("keydown", function (event) {
