@@ -173,3 +173,37 @@ def test_merging_is_an_explicit_action_and_focus_stays_on_the_line(
     back = line(frame, "Review FEV1")
     expect(back).to_be_focused()
     expect(frame.locator("#save-status")).to_have_text("Split: on its own line again. Item 4 of 4.")
+
+
+@pytest.mark.browser
+def test_add_to_plan_takes_the_items_words_and_copy_gives_the_visit_note(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    lacrosse, sleepovers = line(frame, "Lacrosse"), line(frame, "Sleepovers")
+    expect(lacrosse.locator("[data-add-to-plan]")).to_be_hidden()  # open items: not yet
+    with saving(frame):
+        lacrosse.locator("[data-status-select]").select_option("addressed")
+    lacrosse.locator("[data-add-to-plan]").click()
+    sleepovers.locator("[data-status-select]").select_option("deferred")
+    sleepovers.locator("[data-reason]").fill("Next visit")
+    with saving(frame):
+        sleepovers.locator("[data-reason]").press("Enter")
+    with frame.page.expect_response(lambda r: "/api/visit/plan/form" in r.url) as kept:
+        sleepovers.locator("[data-add-to-plan]").click()
+    assert kept.value.ok
+    rows = frame.locator("#plan-items [data-plan-item]")
+    expect(rows).to_have_count(2)  # the empty first row was filled, not left above
+    expect(rows.nth(0).locator(".plan-text")).to_have_value("Lacrosse travel without my vest")
+    expect(rows.nth(0).locator(".plan-when")).to_have_value("now")
+    expect(rows.nth(1).locator(".plan-text")).to_have_value("Sleepovers")
+    expect(rows.nth(1).locator(".plan-when")).to_have_value("later")
+
+    frame.locator("#partnering-text").fill("Maya leads.")
+    frame.get_by_role("button", name="Copy for the visit note").click()
+    note = frame.locator("#visit-note-text")
+    expect(note).to_be_visible()
+    expect(note).to_have_value(
+        "Agreed plan (Flip)\n- Lacrosse travel without my vest; now\n- Sleepovers; later\n"
+        "Partnering: Maya leads."
+    )

@@ -160,11 +160,80 @@
     });
   });
 
-  document.getElementById("add-plan-item").addEventListener("click", function () {
-    var template = document.getElementById("plan-item-template");
-    var row = template.content.querySelector("[data-plan-item]").cloneNode(true);
-    document.getElementById("plan-items").appendChild(row);
+  function addPlanRow(words, when) {
+    // An empty first row is filled rather than left above the new one.
+    var rows = document.querySelectorAll("#plan-items [data-plan-item]");
+    var last = rows[rows.length - 1];
+    var row = last && !last.querySelector(".plan-text").value.trim() ? last : null;
+    if (!row) {
+      var template = document.getElementById("plan-item-template");
+      row = template.content.querySelector("[data-plan-item]").cloneNode(true);
+      document.getElementById("plan-items").appendChild(row);
+    }
+    if (words) row.querySelector(".plan-text").value = words;
+    if (when) row.querySelector(".plan-when").value = when;
     row.querySelector(".plan-text").focus();
+    return row;
+  }
+  document.getElementById("add-plan-item").addEventListener("click", function () {
+    addPlanRow("", "");
+  });
+  // "Add to plan" on an addressed or deferred agenda line: one action, in its words.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-add-to-plan]");
+    if (!button) return;
+    var li = button.closest("[data-agenda-item]");
+    var words = li.querySelector("[data-text]").textContent.trim();
+    addPlanRow(words, li.dataset.status === "deferred" ? "later" : "now");
+    keep();
+    say("Added to the plan: " + words);
+  });
+
+  // "Copy for the visit note": the plan and the partnering note as plain text to paste.
+  function visitNoteText() {
+    var body = plan();
+    var lines = ["Agreed plan (Flip)"];
+    body.items.forEach(function (item) {
+      var parts = [item.text];
+      if (item.owner) parts.push("who: " + item.owner);
+      parts.push(item.when);
+      if (item.due) parts.push("by " + item.due);
+      lines.push("- " + parts.join("; "));
+    });
+    if (body.goals.length) {
+      lines.push("Goals:");
+      body.goals.forEach(function (goal) { lines.push("- " + goal.text); });
+    }
+    if (body.follow_up) lines.push("Follow-up: " + body.follow_up);
+    var note = body.partnering_note;
+    var partnering = [];
+    if (note.style) {
+      var style = document.getElementById("partnering-style");
+      partnering.push(style.options[style.selectedIndex].text + ".");
+    }
+    var learning = Array.prototype.map.call(
+      document.querySelectorAll("input[name=learning]:checked"),
+      function (box) { return box.parentNode.textContent.trim(); }
+    );
+    if (learning.length) partnering.push("Likes to learn: " + learning.join("; ") + ".");
+    if (note.text) partnering.push(note.text);
+    if (partnering.length) lines.push("Partnering: " + partnering.join(" "));
+    return lines.join("\n");
+  }
+  document.getElementById("copy-visit-note").addEventListener("click", function () {
+    var text = visitNoteText();
+    var box = document.getElementById("visit-note-text");
+    box.value = text;
+    box.hidden = false;
+    box.select();
+    var copied = navigator.clipboard && window.isSecureContext
+      ? navigator.clipboard.writeText(text)
+      : Promise.reject(new Error("no clipboard"));
+    copied.then(function () {
+      say("Copied: paste it into the visit note.");
+    }).catch(function () {
+      say("Selected below: copy it (Ctrl+C) and paste it into the visit note.");
+    });
   });
   document.getElementById("add-goal").addEventListener("click", function () {
     var input = document.createElement("input");

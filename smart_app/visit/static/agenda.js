@@ -39,6 +39,7 @@
     var status = li.querySelector("[data-status-select]").value;
     var reasonInput = li.querySelector("[data-reason]");
     reasonInput.hidden = status !== "deferred";
+    li.querySelector("[data-add-to-plan]").hidden = status === "open";
     li.dataset.status = status;
     if (status === "deferred" && !reasonInput.value.trim()) {
       say("Say why it is deferred, then press Enter.");
