@@ -88,7 +88,7 @@ class Closing:
         """Keep the clinician's private reflection in their draft; never written to the chart."""
         reflection = dict(body)  # checked against docs/openapi.yaml: known fields, text only
         key = self.readers.for_launch(opened).draft_key()
-        self.drafts.change(key, lambda draft: replace(draft, reflection=reflection))
+        self.drafts.change_private(key, lambda draft: replace(draft, reflection=reflection))
         return reflection
 
     def page_context(self, reader: VisitReader, visit: Visit) -> Mapping[str, Any]:

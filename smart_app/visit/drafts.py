@@ -1,7 +1,10 @@
-"""Drafts: the agenda changes of one encounter by one user, saved on every change.
+"""Drafts: the agenda changes of one visit, saved on every change.
 
-Each change is a read-modify-write under a row lock, so two tabs editing the same visit
-never lose each other's added items. Drafts hold what clinicians typed: sealed at rest.
+One visit has one agenda, shared by its care team: the nurse's rooming item is on the
+physician's agenda too, with its order, statuses and the closing form. Only the private
+reflection is each clinician's own (a row of its own per user). Each change is a
+read-modify-write under a row lock, so two clinicians (or two tabs) editing the same visit
+never lose each other's edits. Drafts hold what clinicians typed: sealed at rest.
 
 A draft no configured key opens (sealed under a key since dropped) is not a dead end: the
 visit opens from the chart alone, says the saved draft could not be opened, and the next
@@ -39,9 +42,14 @@ class DraftFull(InvalidRequest):
     """The change would take the draft past one of its caps; nothing is stored."""
 
 
+# The `user_ref` of a visit's shared agenda row (a fhirUser is always `Type/id`).
+VISIT_WIDE = "*"
+
+
 @dataclass(frozen=True, slots=True)
 class DraftKey:
-    """Whose draft of which visit: the same encounter and user restore it."""
+    """Which visit, and who is editing it: the visit's agenda is shared by everyone who
+    opens it; `user_ref` keeps the private reflection and says who changed or finished."""
 
     iss: str
     patient: str
@@ -50,10 +58,15 @@ class DraftKey:
 
     @property
     def plan_id(self) -> str:
-        """The plan's id: the same visit by the same clinician is the same plan (exactly
-        once); the next visit reads the chart without it (`read_visit`'s `own_plan_id`)."""
-        name = f"flip-plan|{self.iss}|{self.patient}|{self.encounter}|{self.user_ref}"
+        """The plan's id: one visit is one plan (written exactly once), whoever of its care
+        team finishes it; the next visit reads the chart without it (`own_plan_id`)."""
+        name = f"flip-plan|{self.iss}|{self.patient}|{self.encounter}"
         return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+    @property
+    def shared(self) -> DraftKey:
+        """The key of the visit's shared agenda."""
+        return replace(self, user_ref=VISIT_WIDE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +87,15 @@ class DraftStore:
         self._vault = vault
 
     def load(self, key: DraftKey) -> SavedDraft:
-        """The saved draft, or an empty one."""
+        """The visit's shared draft with this user's own reflection, or an empty one."""
+        shared = self._load_row(key.shared)
+        own = self._load_row(key)
+        if shared.version == 0 and own.version > 0:
+            # A draft saved before agendas were shared is this user's: it starts the shared one.
+            return own
+        return replace(shared, draft=replace(shared.draft, reflection=own.draft.reflection))
+
+    def _load_row(self, key: DraftKey) -> SavedDraft:
         with db.session() as session:
             row = session.scalars(_query(key)).first()
             if row is None:
@@ -87,19 +108,34 @@ class DraftStore:
             return SavedDraft(draft, row.version, row.updated_at)
 
     def change(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
-        """Apply `edit` to the current draft atomically and save the result."""
+        """Apply `edit` to the visit's shared draft atomically and save the result."""
+        # A shared agenda starts from this user's draft saved before agendas were shared,
+        # without its private reflection.
+        return self._change(
+            key.shared, edit, start=lambda: replace(self._load_row(key).draft, reflection=None)
+        )
+
+    def change_private(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
+        """Apply `edit` to this user's own draft (the private reflection)."""
+        return self._change(key, edit, start=Draft)
+
+    def _change(
+        self, key: DraftKey, edit: Callable[[Draft], Draft], *, start: Callable[[], Draft]
+    ) -> SavedDraft:
         for _attempt in range(3):
             try:
-                return self._change_once(key, edit)
+                return self._change_once(key, edit, start)
             except IntegrityError:
                 continue  # another tab created the row first: edit that one
-        return self._change_once(key, edit)
+        return self._change_once(key, edit, start)
 
-    def _change_once(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
+    def _change_once(
+        self, key: DraftKey, edit: Callable[[Draft], Draft], start: Callable[[], Draft]
+    ) -> SavedDraft:
         with db.write_locked_session() as session:
             row = session.scalars(_query(key).with_for_update()).first()
             now = datetime.now(UTC)
-            current = self._open(row) if row else Draft()
+            current = self._open(row) if row else start()
             changed = edit(current)
             sealed = self._vault.seal(_to_json(changed))
             if row is None:

@@ -11,11 +11,12 @@ ADDS = 60
 
 
 def test_concurrent_adds_to_one_draft_keep_every_item(family_visit: Deployment) -> None:
-    visit = launch(family_visit)
+    # The physician and the nurse, adding to the visit's one agenda at the same time.
+    visit, nurse = launch(family_visit), launch(family_visit, practitioner="dr2")
 
     def add(n: int) -> int:
         body = {"text": f"Question {n}", "source": "clinician"}
-        return visit.send("POST", "/visit/agenda/items", body).status_code
+        return (visit if n % 2 else nurse).send("POST", "/visit/agenda/items", body).status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(add, range(ADDS)))
