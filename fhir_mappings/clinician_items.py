@@ -128,11 +128,13 @@ def plan_items(
     skips: Skips,
     own_plan_id: str | None = None,
 ) -> list[ClinicianItem]:
-    """Open activities of the last plan, then its active goals (and Flip's other goals)."""
+    """Open activities of the last plan, then its active goals (and Flip's other goals),
+    each goal once: by identifier, and by its words (a goal agreed again at each visit)."""
     items = list(_activity_items(plan)) if plan else []
     wanted = {reference(g) for g in dicts(plan.get("goal"))} if plan else set()
     system = codes.identifier_system(base)
     seen: set[str] = set()
+    said: set[str] = set()
     for value in goals:
         goal = valid_resource(value, "Goal", skips, log)
         if goal is None:
@@ -149,6 +151,9 @@ def plan_items(
         if goal.get("lifecycleStatus") != "active" or words is None or ref in seen:
             continue
         seen.add(ref)
+        if " ".join(words.casefold().split()) in said:
+            continue
+        said.add(" ".join(words.casefold().split()))
         items.append(
             ClinicianItem(
                 key=f"{ref}#goal",

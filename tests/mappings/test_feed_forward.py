@@ -94,3 +94,19 @@ def test_only_answers_given_after_the_last_plan_count() -> None:
         related_persons=[related_person("rp-mom", "MTH")],
     )
     assert [a.number_one_concern for a in visit.answers] == ["Her weight"]
+
+
+def test_a_goal_agreed_at_every_visit_comes_back_once() -> None:
+    # Four visits each wrote "Play the whole lacrosse season" as a Goal of its own.
+    goals = [
+        goal
+        for visit in range(4)
+        for goal in stored(plan_id=f"plan-{visit}")["Goal"]
+        if goal["description"]["text"].startswith("Play")
+    ]
+    for number, goal in enumerate(goals):
+        goal["id"] = f"g-{number}"
+    visit = read(goals=goals)
+    assert [(i.text, i.origin) for i in visit.clinician_items] == [
+        ("Play the whole lacrosse season", "last-plan-goal")
+    ]
