@@ -71,6 +71,8 @@ class AgreedPlan:
     # Earlier visits' Flip CarePlans still active ("CarePlan/9"): this plan replaces them,
     # so the chart holds one active Flip plan.
     replaces: tuple[str, ...] = ()
+    # Goals of the last plan closed in this visit: ("Goal/12", "achieved" | "cancelled").
+    closed_goals: tuple[tuple[str, str], ...] = ()
 
     @property
     def private_words(self) -> tuple[str, ...]:

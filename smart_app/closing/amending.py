@@ -198,18 +198,45 @@ def close_replaced(
         _retire(gateway, reference, status="completed")
 
 
-def _retire(gateway: FhirGateway, reference: str, status: str | None = None) -> None:
-    resource_type, _, resource_id = reference.partition("/")
-    status = status or RETIRED.get(resource_type)
-    if status is None:
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+
+
+def close_goals(gateway: FhirGateway, plan: AgreedPlan, can_update: CanUpdate) -> None:
+    """The last plan's goals closed in this visit, where the server lets Flip update Goal:
+    "achieved" is completed and achieved, "cancelled" no longer a goal
+    (https://hl7.org/fhir/R4/goal.html). Where it cannot, the next plan simply leaves
+    them out, and the next visit does not bring them back from it."""
+    if not plan.closed_goals or not can_update("Goal"):
         return
+    for reference, outcome in plan.closed_goals:
+        ending = "completed" if outcome == "achieved" else "cancelled"
+        closed: dict[str, Any] = {"lifecycleStatus": ending}
+        if outcome == "achieved":
+            closed["achievementStatus"] = {
+                "coding": [{"system": GOAL_ACHIEVEMENT, "code": "achieved", "display": "Achieved"}]
+            }
+        _update(gateway, reference, closed)
+
+
+def _update(gateway: FhirGateway, reference: str, changes: Mapping[str, Any]) -> None:
+    # Read, change, PUT with If-Match; a refusal or a conflict leaves it as it is.
+    resource_type, _, resource_id = reference.partition("/")
     try:
         current = gateway.read(resource_type, resource_id)
-        gateway.update({**current, "status": status}, if_match=_etag(current))
+        if all(current.get(k) == v for k, v in changes.items()):
+            return  # done on an earlier attempt
+        gateway.update({**current, **changes}, if_match=_etag(current))
     except FhirUnauthorized:
         raise
     except FhirFatalError:
-        pass  # the old version stays current; the new one says it replaces it
+        pass
+
+
+def _retire(gateway: FhirGateway, reference: str, status: str | None = None) -> None:
+    # Where the server refuses, the old version stays; the new one says it replaces it.
+    status = status or RETIRED.get(reference.partition("/")[0])
+    if status is not None:
+        _update(gateway, reference, {"status": status})
 
 
 def _provenances(

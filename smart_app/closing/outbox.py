@@ -27,7 +27,7 @@ from launch.fhir_errors import error_kind as _kind
 from launch.fhir_errors import timed_out as _timed_out
 from launch.gateway import FhirGateway
 from smart_app.closing import versions
-from smart_app.closing.amending import amend_plan, close_replaced
+from smart_app.closing.amending import amend_plan, close_goals, close_replaced
 from smart_app.closing.outbox_rows import (
     FAILED,
     PENDING,
@@ -229,6 +229,7 @@ class OutboxService:
             if previous is None:
                 write_plan_to_chart(gateway, plan, strategy, options, writes, record)
                 close_replaced(gateway, plan, writes, can_update)
+                close_goals(gateway, plan, can_update)
             else:
                 amend_plan(
                     gateway,
@@ -241,6 +242,7 @@ class OutboxService:
                     record=record,
                     can_update=can_update,
                 )
+                close_goals(gateway, plan, can_update)
         except FhirUnauthorized:
             self._rows.fail(plan_id, writes, RELAUNCH, transaction=True, error="HTTP 401")
         except FhirFatalError as error:

@@ -45,6 +45,7 @@ class PlanRequest:
     partnering_note: PartneringNote | None
     something_else_asked: bool
     something_else_added: tuple[str, ...]
+    closed_goals: tuple[tuple[str, str], ...] = ()
 
 
 def parse_plan(body: dict[str, Any]) -> PlanRequest:
@@ -67,7 +68,13 @@ def parse_plan(body: dict[str, Any]) -> PlanRequest:
             "The plan is empty: add at least one agreed item, a goal, a follow-up or the "
             "partnering note."
         )
-    return PlanRequest(items, goals, follow_up, note, body["something_else_asked"], added)
+    closed = tuple((g["goal"], g["outcome"]) for g in body.get("closed_goals", []))
+    return PlanRequest(items, goals, follow_up, note, body["something_else_asked"], added, closed)
+
+
+def _all(agenda: list[AgendaItem]) -> list[AgendaItem]:
+    # The agenda's items, and the clinician items merged into them.
+    return [*agenda, *(m for i in agenda for m in i.merged)]
 
 
 def check_closed(agenda: list[AgendaItem]) -> None:
@@ -110,6 +117,12 @@ def agreed_plan(
         something_else_added=request.something_else_added,
         visit_start=visit_start,
         replaces=replaces,
+        # Only goals this visit read from the last plan can be closed by it.
+        closed_goals=tuple(
+            (goal, outcome)
+            for goal, outcome in request.closed_goals
+            if any(i.origin == "last-plan-goal" and i.reference == goal for i in _all(agenda))
+        ),
         finished_at=datetime.now(UTC),
     )
 

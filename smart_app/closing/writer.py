@@ -266,6 +266,7 @@ def plan_from_json(value: Mapping[str, Any]) -> AgreedPlan:
         visit_start=datetime.fromisoformat(value["visit_start"]),
         finished_at=datetime.fromisoformat(value["finished_at"]),
         replaces=tuple(value.get("replaces") or ()),
+        closed_goals=tuple((str(g), str(o)) for g, o in value.get("closed_goals") or ()),
     )
 
 

@@ -116,6 +116,17 @@ class Visit:
         ]
 
     @property
+    def last_plan_goals(self) -> list[AgendaItem]:
+        """The Goals that came back from the last plan (merged into another line or not),
+        which this visit can close."""
+        every = [*self.agenda, *(m for item in self.agenda for m in item.merged)]
+        return [
+            item
+            for item in every
+            if item.origin == "last-plan-goal" and (item.reference or "").startswith("Goal/")
+        ]
+
+    @property
     def more_concerns(self) -> list[tuple[str, int]]:
         """Who listed more concerns than the agenda shows, and how many more."""
         return more_concerns(self.answers)

@@ -45,6 +45,9 @@
       },
       something_else_asked: asked.checked,
       something_else_added: addedAfterAsking,
+      closed_goals: Array.prototype.filter.call(
+        form.querySelectorAll("[data-closed-goal]"), function (select) { return select.value; }
+      ).map(function (select) { return { goal: select.dataset.closedGoal, outcome: select.value }; }),
     };
   }
 
