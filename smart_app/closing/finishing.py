@@ -24,7 +24,8 @@ from smart_app.core import audit
 from smart_app.session.launches import OpenLaunch
 from smart_app.visit.chart_reads import ANY_AGE
 from smart_app.visit.drafts import DraftStore
-from smart_app.visit.reader import Visit, VisitReader, VisitReaders
+from smart_app.visit.reader import VisitReader, VisitReaders
+from smart_app.visit.visit import Visit
 
 REFLECTION_QUESTIONS = {
     "flexible": "Did I allow my role to be flexible?",

@@ -27,7 +27,7 @@ from launch.gateway import FhirGateway, SearchRequest
 from smart_app.core import audit
 from smart_app.core.validation import InvalidRequest
 from smart_app.session.launches import LaunchService, OpenLaunch
-from smart_app.visit.reader import REFUSED_WORDS
+from smart_app.visit.visit import REFUSED_WORDS
 
 PAGE_SIZE = 60
 MAX_DAY_PAGES = 10  # 600 appointments: past that the page says it stopped early

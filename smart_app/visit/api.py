@@ -19,7 +19,7 @@ from smart_app.visit.agenda import (
     added_item,
 )
 from smart_app.visit.drafts import SavedDraft
-from smart_app.visit.reader import Visit
+from smart_app.visit.visit import Visit
 
 
 def parse_agenda_update(

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 from smart_app.core.vault import Vault
 from smart_app.session.launches import OpenLaunch
-from smart_app.visit.reader import Visit, VisitReader, VisitReaders
+from smart_app.visit.reader import VisitReader, VisitReaders
+from smart_app.visit.visit import Visit
 
 
 class PageSection(Protocol):

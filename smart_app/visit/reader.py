@@ -24,9 +24,7 @@ from fhir_mappings.patient import (
 )
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit_form import with_flips_own
-from fhir_mappings.previsit_summary import same_language
-from fhir_mappings.questionnaire import LANGUAGES
-from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers, VisitInputs
+from fhir_mappings.visit_model import PartneringPreference, VisitInputs
 from fhir_mappings.visit_reading import read_visit
 from launch.capabilities import ServerCapabilities
 from launch.context import LaunchContext
@@ -35,24 +33,11 @@ from launch.gateway import FhirGateway, SearchRequest
 from launch.registrations import Registration
 from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
-from smart_app.visit.agenda import AgendaItem, build_agenda, more_concerns
+from smart_app.visit.agenda import build_agenda
 from smart_app.visit.chart_reads import ChartReads
-from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
+from smart_app.visit.drafts import DraftKey, DraftStore
+from smart_app.visit.visit import REFUSED_WORDS, Visit
 
-# What a page names when the EHR refuses a read, in the care team's words.
-REFUSED_WORDS = {
-    "Appointment": "the day's appointments",
-    "Encounter": "the encounter",
-    "Patient": "patients' names and ages",
-    "QuestionnaireResponse": "pre-visit answers",
-    "RelatedPerson": "family members",
-    "Observation": "recorded partnering preferences",
-    "DocumentReference": "partnering notes",
-    "CarePlan": "last plans",
-    "Goal": "last plans' goals",
-    "Practitioner": "the list of practitioners",
-    "Location": "the list of locations",
-}
 # The care team's partnering-notes view looks back this far for pre-visit answers.
 HISTORY_WINDOW = timedelta(days=365)
 SEARCH_COUNT = "50"
@@ -69,79 +54,6 @@ OwnResponses = Callable[[str, str], list[dict[str, Any]]]
 
 def _none_kept(iss: str, patient: str) -> list[dict[str, Any]]:
     return []
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """What the visit page shows."""
-
-    patient: PatientSummary
-    encounter: EncounterSummary | None
-    need_patient_banner: bool
-    smart_style_url: str | None
-    answers: tuple[PreVisitAnswers, ...]
-    preference: PartneringPreference | None
-    agenda: list[AgendaItem]
-    draft: SavedDraft
-    visit_start: datetime
-    clinic_language: str = "en"
-    # What the EHR would not let Flip read, in words: never shown as "nothing there".
-    refused: tuple[str, ...] = ()
-    # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
-    earlier_plans: tuple[str, ...] = ()
-    # Resources of the chart Flip could not read: no valid R4 (the page says so).
-    skipped: int = 0
-
-    @property
-    def patient_no_current_concern(self) -> PreVisitAnswers | None:
-        """The patient's own "no current concern": it heads the visit, above the family's."""
-        return next((a for a in self.no_current_concern if not a.is_family), None)
-
-    @property
-    def family_no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
-        """Family members who said they have no current concern."""
-        return tuple(a for a in self.no_current_concern if a.is_family)
-
-    @property
-    def languages(self) -> list[tuple[str, str, bool]]:
-        """Who chose which language, in its own name, and whether it needs an interpreter."""
-        return [
-            (
-                a.author_display,
-                LANGUAGES.get(a.language, a.language),
-                not same_language(a.language, self.clinic_language),
-            )
-            for a in self.answers
-            if a.language
-        ]
-
-    @property
-    def last_plan_goals(self) -> list[AgendaItem]:
-        """The Goals that came back from the last plan (merged into another line or not),
-        which this visit can close."""
-        every = [*self.agenda, *(m for item in self.agenda for m in item.merged)]
-        return [
-            item
-            for item in every
-            if item.origin == "last-plan-goal" and (item.reference or "").startswith("Goal/")
-        ]
-
-    @property
-    def more_concerns(self) -> list[tuple[str, int]]:
-        """Who listed more concerns than the agenda shows, and how many more."""
-        return more_concerns(self.answers)
-
-    @property
-    def headline(self) -> AgendaItem | None:
-        """The number-one concern to show first: the patient's own, else the family's."""
-        own = [i for i in self.agenda if i.number_one]
-        said = own or [i for i in self.agenda if i.origin == "previsit"]
-        return said[0] if said else None
-
-    @property
-    def no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
-        """Respondents who said they have no current concern (a valid answer)."""
-        return tuple(a for a in self.answers if a.no_current_concern)
 
 
 @dataclass(frozen=True, slots=True)

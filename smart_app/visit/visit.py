@@ -1,0 +1,101 @@
+"""What the visit page shows: the Visit the reader builds from one chart read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fhir_mappings.patient import EncounterSummary, PatientSummary
+from fhir_mappings.previsit_summary import same_language
+from fhir_mappings.questionnaire import LANGUAGES
+from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers
+from smart_app.visit.agenda import AgendaItem, more_concerns
+from smart_app.visit.drafts import SavedDraft
+
+# What a page names when the EHR refuses a read, in the care team's words.
+REFUSED_WORDS = {
+    "Appointment": "the day's appointments",
+    "Encounter": "the encounter",
+    "Patient": "patients' names and ages",
+    "QuestionnaireResponse": "pre-visit answers",
+    "RelatedPerson": "family members",
+    "Observation": "recorded partnering preferences",
+    "DocumentReference": "partnering notes",
+    "CarePlan": "last plans",
+    "Goal": "last plans' goals",
+    "Practitioner": "the list of practitioners",
+    "Location": "the list of locations",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What the visit page shows."""
+
+    patient: PatientSummary
+    encounter: EncounterSummary | None
+    need_patient_banner: bool
+    smart_style_url: str | None
+    answers: tuple[PreVisitAnswers, ...]
+    preference: PartneringPreference | None
+    agenda: list[AgendaItem]
+    draft: SavedDraft
+    visit_start: datetime
+    clinic_language: str = "en"
+    # What the EHR would not let Flip read, in words: never shown as "nothing there".
+    refused: tuple[str, ...] = ()
+    # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
+    earlier_plans: tuple[str, ...] = ()
+    # Resources of the chart Flip could not read: no valid R4 (the page says so).
+    skipped: int = 0
+
+    @property
+    def patient_no_current_concern(self) -> PreVisitAnswers | None:
+        """The patient's own "no current concern": it heads the visit, above the family's."""
+        return next((a for a in self.no_current_concern if not a.is_family), None)
+
+    @property
+    def family_no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
+        """Family members who said they have no current concern."""
+        return tuple(a for a in self.no_current_concern if a.is_family)
+
+    @property
+    def languages(self) -> list[tuple[str, str, bool]]:
+        """Who chose which language, in its own name, and whether it needs an interpreter."""
+        return [
+            (
+                a.author_display,
+                LANGUAGES.get(a.language, a.language),
+                not same_language(a.language, self.clinic_language),
+            )
+            for a in self.answers
+            if a.language
+        ]
+
+    @property
+    def last_plan_goals(self) -> list[AgendaItem]:
+        """The Goals that came back from the last plan (merged into another line or not),
+        which this visit can close."""
+        every = [*self.agenda, *(m for item in self.agenda for m in item.merged)]
+        return [
+            item
+            for item in every
+            if item.origin == "last-plan-goal" and (item.reference or "").startswith("Goal/")
+        ]
+
+    @property
+    def more_concerns(self) -> list[tuple[str, int]]:
+        """Who listed more concerns than the agenda shows, and how many more."""
+        return more_concerns(self.answers)
+
+    @property
+    def headline(self) -> AgendaItem | None:
+        """The number-one concern to show first: the patient's own, else the family's."""
+        own = [i for i in self.agenda if i.number_one]
+        said = own or [i for i in self.agenda if i.origin == "previsit"]
+        return said[0] if said else None
+
+    @property
+    def no_current_concern(self) -> tuple[PreVisitAnswers, ...]:
+        """Respondents who said they have no current concern (a valid answer)."""
+        return tuple(a for a in self.answers if a.no_current_concern)
