@@ -140,6 +140,23 @@ def encounter_to_summary(resource: dict[str, Any]) -> EncounterSummary | None:
     )
 
 
+def practitioner_name(resource: dict[str, Any]) -> str | None:
+    """A Practitioner's name as people read it, or None when it gives none."""
+    names = resource.get("name")
+    if resource.get("resourceType") != "Practitioner" or not isinstance(names, list):
+        return None
+    for name in names:
+        if not isinstance(name, dict):
+            continue
+        if isinstance(name.get("text"), str) and name["text"].strip():
+            return str(name["text"]).strip()
+        parts = [*(name.get("given") or []), name.get("family") or ""]
+        joined = " ".join(p for p in parts if isinstance(p, str) and p)
+        if joined:
+            return joined
+    return None
+
+
 def _essentials(resource: dict[str, Any]) -> Patient | None:
     kept = {k: resource[k] for k in ("resourceType", "id", "name", "gender") if k in resource}
     for dropped in ((), ("gender",), ("gender", "name")):

@@ -73,6 +73,8 @@ class AgreedPlan:
     replaces: tuple[str, ...] = ()
     # Goals of the last plan closed in this visit: ("Goal/12", "achieved" | "cancelled").
     closed_goals: tuple[tuple[str, str], ...] = ()
+    # The name of the clinician who finished the plan, as the chart gives it.
+    practitioner_display: str | None = None
 
     @property
     def private_words(self) -> tuple[str, ...]:

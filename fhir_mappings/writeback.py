@@ -215,6 +215,14 @@ def _write(
     )
 
 
+def _author(plan: AgreedPlan) -> Resource:
+    # Who finished the plan: their reference, and their name where the chart gave one.
+    author: Resource = {"reference": plan.practitioner_ref}
+    if plan.practitioner_display and has_words(plan.practitioner_display):
+        author["display"] = clean(plan.practitioner_display)
+    return author
+
+
 def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
     careplan: Resource = {
         "resourceType": "CarePlan",
@@ -227,7 +235,7 @@ def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
         # `created` is what the next visit's reader sorts plans by (clinician_items.py).
         "created": _instant(plan.finished_at),
         "period": {"start": _instant(plan.visit_start)},
-        "author": {"reference": plan.practitioner_ref},
+        "author": _author(plan),
     }
     if plan.encounter_id:
         careplan["encounter"] = {"reference": f"Encounter/{plan.encounter_id}"}
@@ -293,7 +301,7 @@ def _document(plan: AgreedPlan, note_type: tuple[str, str, str]) -> Resource:
         "category": [_concept(codes.DOCUMENT_CATEGORY, codes.CLINICAL_NOTE, "Clinical Note")],
         "subject": _patient(plan),
         "date": _instant(plan.finished_at),
-        "author": [{"reference": plan.practitioner_ref}],
+        "author": [_author(plan)],
         "context": context,
     }
 

@@ -63,6 +63,7 @@ class Closing:
             agenda=visit.agenda,
             visit_start=visit.visit_start,
             replaces=visit.earlier_plans,
+            practitioner_display=visit.user_name,
         )
         status = self.outbox.submit(opened, plan)
         audit.record(

@@ -145,7 +145,16 @@ class OutboxRows:
             queued=row.sealed_queued is not None,
             history=tuple(json.loads(row.history or "[]")),
             ended_at=aware(row.updated_at) if row.state in (WRITTEN, FAILED) else None,
+            finished_by=self._finished_by(row),
         )
+
+    def _finished_by(self, row: OutboxEntry) -> str | None:
+        # The finisher's name is in the sealed plan; a plan no key opens names nobody.
+        try:
+            display = self._vault.open(row.sealed_plan).get("practitioner_display")
+        except SealBroken:
+            return None
+        return display if isinstance(display, str) else None
 
     def open_writes(self, row: OutboxEntry) -> dict[str, dict[str, Any]]:
         """The row's per-resource status; none when no configured key opens it."""

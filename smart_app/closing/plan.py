@@ -91,6 +91,7 @@ def agreed_plan(
     agenda: list[AgendaItem],
     visit_start: datetime,
     replaces: tuple[str, ...] = (),
+    practitioner_display: str | None = None,
 ) -> AgreedPlan:
     """The AgreedPlan to write for this visit (replacing earlier visits' active plans)."""
     return AgreedPlan(
@@ -117,6 +118,7 @@ def agreed_plan(
         something_else_added=request.something_else_added,
         visit_start=visit_start,
         replaces=replaces,
+        practitioner_display=practitioner_display,
         # Only goals this visit read from the last plan can be closed by it.
         closed_goals=tuple(
             (goal, outcome)

@@ -34,6 +34,7 @@ class WritebackStatus:
     # Each earlier version: {"version", "state", "finished_at", "ended_at", "resources"}.
     history: tuple[dict[str, Any], ...] = ()
     ended_at: datetime | None = None  # when this version was written, or refused
+    finished_by: str | None = None  # the name of the clinician who finished it
 
     def confirmation(self, zone: tzinfo) -> str | None:
         """What was saved, when, in words: "Saved to the chart at 10:42 EST: the plan with
@@ -53,6 +54,8 @@ class WritebackStatus:
             parts.append("the partnering note")
         done = "Updated in the chart" if self.version > 1 else "Saved to the chart"
         at = self.ended_at.astimezone(zone).strftime("%H:%M %Z")
+        if self.finished_by:
+            at += f" by {self.finished_by}"
         words = f"{done} at {at}: {', and '.join(parts)}." if parts else f"{done} at {at}."
         refused = sorted({r.resource_type for r in self.resources if r.status == "not-taken"})
         return f"{words} The EHR does not take: {', '.join(refused)}." if refused else words
@@ -79,6 +82,7 @@ class WritebackStatus:
             "version": self.version,
             "queued": self.queued,
             "confirmation": self.confirmation(zone),
+            "finished_by": self.finished_by,
             "history": [
                 {**version, "finished_text": _local(version.get("finished_at"), zone)}
                 for version in self.history

@@ -267,6 +267,7 @@ def plan_from_json(value: Mapping[str, Any]) -> AgreedPlan:
         finished_at=datetime.fromisoformat(value["finished_at"]),
         replaces=tuple(value.get("replaces") or ()),
         closed_goals=tuple((str(g), str(o)) for g, o in value.get("closed_goals") or ()),
+        practitioner_display=value.get("practitioner_display"),
     )
 
 

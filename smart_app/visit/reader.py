@@ -21,6 +21,7 @@ from fhir_mappings.patient import (
     PatientSummary,
     encounter_to_summary,
     patient_to_summary,
+    practitioner_name,
 )
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit_form import with_flips_own
@@ -168,6 +169,7 @@ class VisitReader:
             clinic_language=self.clinic_language,
             refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
             skipped=inputs.invalid,
+            user_name=_first(found.get("user") or [], practitioner_name),
             earlier_plans=earlier_plans(
                 found["care_plans"], f"Patient/{patient.id}", self.canonical_base, key.plan_id
             ),
@@ -243,8 +245,15 @@ class VisitReader:
         since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
         today = datetime.now(UTC).date()
         identifier = f"{codes.identifier_system(self.canonical_base)}|"
+        user = (self.context.fhir_user_reference or "").split("/")
         return {
             "patient": SearchRequest("Patient", {"_id": patient}),
+            # The signed-in clinician, so the plan and the page can name who finished it.
+            "user": SearchRequest(
+                "Practitioner",
+                {"_id": user[1] if user[0] == "Practitioner" and len(user) == 2 else "none"},
+                optional=True,
+            ),
             "encounter": SearchRequest(
                 "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
             ),
@@ -325,6 +334,7 @@ class VisitReaders:
 
 _NAMES = (
     "patient",
+    "user",
     "encounter",
     "appointments",
     "responses",

@@ -44,6 +44,8 @@ class Visit:
     clinic_language: str = "en"
     # What the EHR would not let Flip read, in words: never shown as "nothing there".
     refused: tuple[str, ...] = ()
+    # The signed-in clinician's name, as the chart gives it (None: not readable).
+    user_name: str | None = None
     # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
     earlier_plans: tuple[str, ...] = ()
     # Resources of the chart Flip could not read: no valid R4 (the page says so).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,13 @@ def test_a_written_plan_says_what_and_when_in_the_clinics_time() -> None:
         " The EHR does not take: Observation."
     )
     assert written.to_json(NEW_YORK)["history"][0]["finished_text"] == "3 Dec 10:42 EST"
+
+
+def test_the_confirmation_names_who_finished() -> None:
+    written = replace(
+        status("written", ("careplan", "CarePlan", "written")), finished_by="Ari Nguyen"
+    )
+    assert written.confirmation(UTC) == "Saved to the chart at 15:42 UTC by Ari Nguyen: the plan."
 
 
 def test_an_amendment_says_updated_and_a_pending_plan_says_nothing_yet() -> None:

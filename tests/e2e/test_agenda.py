@@ -9,6 +9,7 @@ import pytest
 from benchmarks.browser import scrape_fhir_metrics
 from tests.e2e.conftest import launch, previsit
 from tests.e2e.deployment import Deployment
+from tests.e2e.test_plan import PLAN, close_agenda, flip_resources, wait_written
 
 
 def test_the_teen_comes_first_then_mom_then_the_clinician(family_visit: Deployment) -> None:
@@ -85,6 +86,20 @@ def test_the_nurse_and_the_physician_share_one_agenda_but_not_their_reflections(
     page = physician.browser.get(physician.page.url).text
     assert "the physician&#39;s own" in page and "the nurse&#39;s own" not in page
     assert "the nurse&#39;s own" in nurse.browser.get(nurse.page.url).text
+
+
+def test_any_clinician_of_the_visit_finishes_and_the_plan_says_who(
+    family_visit: Deployment,
+) -> None:
+    nurse, physician = launch(family_visit, practitioner="dr2"), launch(family_visit)
+    close_agenda(nurse)
+    assert nurse.send("POST", "/visit/plan", PLAN).status_code == 202
+    assert wait_written(nurse)["state"] == "written"
+    seen = physician.send("GET", "/visit/writeback", None).json()  # the same visit's plan
+    assert seen["finished_by"] == "Ari Nguyen"
+    assert "by Ari Nguyen: the plan" in seen["confirmation"]
+    [plan] = flip_resources(family_visit, "CarePlan")
+    assert plan["author"] == {"reference": "Practitioner/dr2", "display": "Ari Nguyen"}
 
 
 def test_merge_and_split_by_hand(family_visit: Deployment) -> None:
