@@ -51,6 +51,8 @@ class AgendaItem:
     match_reason: str | None = None
     status: Status = "open"
     reason: str | None = None  # why deferred
+    # Who of the care team last set its status, or added it (fhirUser, "Practitioner/7").
+    changed_by: str | None = None
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -67,6 +69,7 @@ class AddedItem:
     text: str
     source: Source
     added_at: datetime
+    added_by: str | None = None  # fhirUser of the clinician who added it
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Draft:
     statuses: Mapping[str, tuple[Status, str | None]] = field(default_factory=dict)
     added: tuple[AddedItem, ...] = ()
     merges: Mapping[str, str] = field(default_factory=dict)  # clinician item id -> into id
+    changed_by: Mapping[str, str] = field(default_factory=dict)  # item id -> who set its status
     splits: frozenset[str] = frozenset()  # clinician item ids never to auto-merge
     # The plan form as last sent, so a refused plan (open items, bad input) is not lost.
     plan_form: Mapping[str, Any] | None = None
@@ -93,7 +97,7 @@ def build_agenda(inputs: VisitInputs, draft: Draft | None = None) -> list[Agenda
     clinician += [added_item(a) for a in draft.added if a.source == "clinician"]
     merged = _merge(own, clinician, draft)
     ordered = _apply_order(merged, draft.order)
-    return [_apply_status(item, draft.statuses) for item in ordered]
+    return [_apply_status(item, draft) for item in ordered]
 
 
 def more_concerns(answers: Sequence[PreVisitAnswers]) -> list[tuple[str, int]]:
@@ -174,6 +178,7 @@ def added_item(added: AddedItem) -> AgendaItem:
         said_by=None,
         said_at=added.added_at,
         origin="added",
+        changed_by=added.added_by,
     )
 
 
@@ -238,8 +243,7 @@ def _apply_order(items: list[AgendaItem], order: Sequence[str]) -> list[AgendaIt
     return result
 
 
-def _apply_status(
-    item: AgendaItem, statuses: Mapping[str, tuple[Status, str | None]]
-) -> AgendaItem:
-    status, reason = statuses.get(item.id, ("open", None))
-    return replace(item, status=status, reason=reason)
+def _apply_status(item: AgendaItem, draft: Draft) -> AgendaItem:
+    status, reason = draft.statuses.get(item.id, ("open", None))
+    by = draft.changed_by.get(item.id, item.changed_by)
+    return replace(item, status=status, reason=reason, changed_by=by)

@@ -135,6 +135,7 @@ def item_json(item: AgendaItem) -> dict[str, Any]:
         "match_reason": item.match_reason,
         "status": item.status,
         "reason": item.reason,
+        "changed_by": item.changed_by,
     }
 
 

@@ -171,28 +171,41 @@ def new_item_id() -> str:
     return f"add-{secrets.token_hex(6)}"
 
 
-def with_added(draft: Draft, text: str, source: Source) -> tuple[Draft, AddedItem]:
-    """The draft with one more item, and that item; DraftFull past MAX_ADDED_ITEMS."""
+def with_added(
+    draft: Draft, text: str, source: Source, by: str | None = None
+) -> tuple[Draft, AddedItem]:
+    """The draft with one more item (added `by` a clinician), and that item; DraftFull
+    past MAX_ADDED_ITEMS."""
     if len(draft.added) >= MAX_ADDED_ITEMS:
         raise DraftFull(
             f"This visit's agenda already has {MAX_ADDED_ITEMS} added items, the most Flip "
             "keeps; this one was not added."
         )
-    item = AddedItem(id=new_item_id(), text=text, source=source, added_at=datetime.now(UTC))
+    item = AddedItem(new_item_id(), text, source, datetime.now(UTC), added_by=by)
     return replace(draft, added=(*draft.added, item)), item
 
 
 def with_order_and_statuses(
-    draft: Draft, order: list[str] | None, statuses: dict[str, tuple[Status, str | None]]
+    draft: Draft,
+    order: list[str] | None,
+    statuses: dict[str, tuple[Status, str | None]],
+    by: str | None = None,
 ) -> Draft:
-    """The draft with a new order (when given) and these statuses set; DraftFull past caps."""
+    """The draft with a new order (when given) and these statuses set, `by` a clinician;
+    DraftFull past caps."""
     merged = {**draft.statuses, **statuses}
+    changed_by = {**draft.changed_by, **({k: by for k in statuses} if by else {})}
     if len(merged) > MAX_STATUSES:
         raise DraftFull(
             f"This visit's draft would keep the status of {len(merged)} items; the most is "
             f"{MAX_STATUSES}. Nothing was saved."
         )
-    return replace(draft, order=tuple(order) if order is not None else draft.order, statuses=merged)
+    return replace(
+        draft,
+        order=tuple(order) if order is not None else draft.order,
+        statuses=merged,
+        changed_by=changed_by,
+    )
 
 
 def _query(key: DraftKey) -> Any:
@@ -209,10 +222,17 @@ def _to_json(draft: Draft) -> dict[str, Any]:
         "order": list(draft.order),
         "statuses": {k: list(v) for k, v in draft.statuses.items()},
         "added": [
-            {"id": a.id, "text": a.text, "source": a.source, "added_at": a.added_at.isoformat()}
+            {
+                "id": a.id,
+                "text": a.text,
+                "source": a.source,
+                "added_at": a.added_at.isoformat(),
+                "added_by": a.added_by,
+            }
             for a in draft.added
         ],
         "merges": dict(draft.merges),
+        "changed_by": dict(draft.changed_by),
         "splits": sorted(draft.splits),
         "plan_form": draft.plan_form,
         "reflection": draft.reflection,
@@ -229,10 +249,12 @@ def _from_json(value: dict[str, Any]) -> Draft:
                 text=a["text"],
                 source=a["source"],
                 added_at=datetime.fromisoformat(a["added_at"]),
+                added_by=a.get("added_by"),
             )
             for a in value.get("added", ())
         ),
         merges=dict(value.get("merges", {})),
+        changed_by=dict(value.get("changed_by", {})),
         splits=frozenset(value.get("splits", ())),
         plan_form=value.get("plan_form"),
         reflection=value.get("reflection"),

@@ -24,7 +24,10 @@ class AgendaEditor:
         # Ids are checked for shape only: saving must not cost a round trip to the EHR, and
         # an id the agenda no longer has is simply ignored when the agenda is built.
         order, statuses = api.parse_agenda_update(body)
-        return self._change(opened, lambda draft: with_order_and_statuses(draft, order, statuses))
+        by = opened.context.fhir_user_reference
+        return self._change(
+            opened, lambda draft: with_order_and_statuses(draft, order, statuses, by)
+        )
 
     def add_item(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
         """Add an item (the clinician may add at any time); the item and the saved draft."""
@@ -32,7 +35,7 @@ class AgendaEditor:
         added = []
 
         def add(draft: Draft) -> Draft:
-            changed, item = with_added(draft, text, source)
+            changed, item = with_added(draft, text, source, opened.context.fhir_user_reference)
             added.append(item)
             return changed
 

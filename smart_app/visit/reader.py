@@ -7,7 +7,7 @@ the visit model, and the flip orders it with the clinician's draft.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.visit.agenda import build_agenda
 from smart_app.visit.chart_reads import ChartReads
-from smart_app.visit.drafts import DraftKey, DraftStore
+from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
 from smart_app.visit.visit import REFUSED_WORDS, Visit
 
 # The care team's partnering-notes view looks back this far for pre-visit answers.
@@ -98,6 +98,8 @@ class VisitReader:
         With `reuse`, the launch's last read is used instead while younger than that
         (agenda actions; finishing takes any age): no round trip to the EHR.
         """
+        key = self.draft_key()
+        draft = self.drafts.load(key)
         kept = (
             self.chart_reads.last(self.launch_id, younger_than=reuse)
             if reuse is not None and self.chart_reads is not None and self.launch_id
@@ -108,7 +110,7 @@ class VisitReader:
         else:
             refusals: list[SearchRequest] = []
             results = self.gateway.batch_search(
-                self._searches(),
+                self._searches(_care_team(key, draft)),
                 use_batch=self.capabilities.supports_batch(self.gateway),
                 refused=refusals,
             )
@@ -124,7 +126,6 @@ class VisitReader:
         encounter_json = found["encounter"][0] if found["encounter"] else None
         encounter = encounter_to_summary(encounter_json) if encounter_json else None
         visit_start = _visit_start(encounter, found["appointments"])
-        key = self.draft_key()
         inputs: VisitInputs = read_visit(
             patient_id=patient.id,
             patient=found["patient"][0],
@@ -145,7 +146,6 @@ class VisitReader:
             questionnaire_urls=self.registration.site_questionnaires,
             own_plan_id=key.plan_id,
         )
-        draft = self.drafts.load(key)
         audit.record(
             user=key.user_ref,
             patient=key.patient,
@@ -169,7 +169,8 @@ class VisitReader:
             clinic_language=self.clinic_language,
             refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
             skipped=inputs.invalid,
-            user_name=_first(found.get("user") or [], practitioner_name),
+            user_ref=key.user_ref,
+            names=_names(found.get("user") or []),
             earlier_plans=earlier_plans(
                 found["care_plans"], f"Patient/{patient.id}", self.canonical_base, key.plan_id
             ),
@@ -236,24 +237,22 @@ class VisitReader:
         )  # fmt: skip
         return patient, history
 
-    def _searches(self) -> list[SearchRequest]:
-        searches = self._named_searches()
+    def _searches(self, team: Sequence[str] = ()) -> list[SearchRequest]:
+        searches = self._named_searches(team=team)
         return [searches[name] for name in _NAMES]
 
-    def _named_searches(self, patient_id: str | None = None) -> dict[str, SearchRequest]:
+    def _named_searches(
+        self, patient_id: str | None = None, *, team: Sequence[str] = ()
+    ) -> dict[str, SearchRequest]:
         patient = patient_id or self.context.patient or ""
         since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
         today = datetime.now(UTC).date()
         identifier = f"{codes.identifier_system(self.canonical_base)}|"
-        user = (self.context.fhir_user_reference or "").split("/")
         return {
             "patient": SearchRequest("Patient", {"_id": patient}),
-            # The signed-in clinician, so the plan and the page can name who finished it.
-            "user": SearchRequest(
-                "Practitioner",
-                {"_id": user[1] if user[0] == "Practitioner" and len(user) == 2 else "none"},
-                optional=True,
-            ),
+            # The signed-in clinician and who changed the agenda, so the plan and the page
+            # can name who finished it and who changed each line.
+            "user": SearchRequest("Practitioner", {"_id": ",".join(team) or "none"}, optional=True),
             "encounter": SearchRequest(
                 "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
             ),
@@ -361,6 +360,19 @@ def _visit_start(
                 continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
+
+
+def _care_team(key: DraftKey, draft: SavedDraft) -> list[str]:
+    # The Practitioner ids of the signed-in user and of everyone who changed the agenda.
+    refs = [key.user_ref, *draft.draft.changed_by.values()]
+    refs += [a.added_by for a in draft.draft.added if a.added_by]
+    ids = [r.split("/", 1)[1] for r in refs if r.startswith("Practitioner/")]
+    return sorted(set(ids))[:20]
+
+
+def _names(practitioners: list[dict[str, Any]]) -> dict[str, str]:
+    named = {f"Practitioner/{p.get('id')}": practitioner_name(p) for p in practitioners}
+    return {ref: name for ref, name in named.items() if name}
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from fhir_mappings.patient import EncounterSummary, PatientSummary
@@ -44,8 +45,10 @@ class Visit:
     clinic_language: str = "en"
     # What the EHR would not let Flip read, in words: never shown as "nothing there".
     refused: tuple[str, ...] = ()
-    # The signed-in clinician's name, as the chart gives it (None: not readable).
-    user_name: str | None = None
+    # The signed-in clinician, and the names of the care team who changed the agenda, as
+    # the chart gives them ("Practitioner/7" -> "Ari Nguyen").
+    user_ref: str | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
     # Earlier visits' Flip CarePlans still active: this visit's plan replaces them.
     earlier_plans: tuple[str, ...] = ()
     # Resources of the chart Flip could not read: no valid R4 (the page says so).
@@ -73,6 +76,17 @@ class Visit:
             for a in self.answers
             if a.language
         ]
+
+    @property
+    def user_name(self) -> str | None:
+        """The signed-in clinician's name, where the chart gives it."""
+        return self.names.get(self.user_ref or "")
+
+    def who(self, ref: str | None) -> str | None:
+        """Who of the care team `ref` is, in words: "you", their name, or "a colleague"."""
+        if not ref:
+            return None
+        return "you" if ref == self.user_ref else self.names.get(ref, "a colleague")
 
     @property
     def last_plan_goals(self) -> list[AgendaItem]:

@@ -83,8 +83,12 @@ def test_the_nurse_and_the_physician_share_one_agenda_but_not_their_reflections(
     seen = {i["id"]: i for i in physician.get()["agenda"]}
     assert seen[added.json()["item"]["id"]]["text"] == "Rooming: sats 94%"
     assert seen[teen]["status"] == "addressed"
+    assert seen[teen]["changed_by"] == "Practitioner/dr2"
     page = physician.browser.get(physician.page.url).text
     assert "the physician&#39;s own" in page and "the nurse&#39;s own" not in page
+    # Who changed each line, in words: the nurse by name, the physician's own as "you".
+    assert "addressed by Ari Nguyen" in page and "added by Ari Nguyen" in page
+    assert "addressed by you" in nurse.browser.get(nurse.page.url).text
     assert "the nurse&#39;s own" in nurse.browser.get(nurse.page.url).text
 
 
