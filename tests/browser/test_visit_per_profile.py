@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
+from fhir_mappings.narrative import read_partnering_text
 from tests.browser.test_agenda_in_frame import line, saving
 from tests.browser.test_whole_visit import chart, flip_frame
 from tests.e2e.conftest import family_chart
@@ -57,6 +58,23 @@ def plan_words(ehr: Deployment) -> list[str]:
     return [f"{p} {goals}" for p in plans] or notes
 
 
+def partnering_notes(ehr: Deployment) -> list[str]:
+    """The words of each partnering note that no later note replaces."""
+    notes = [n for n in chart(ehr, "DocumentReference") if "partnering-note/" in str(n)]
+    replaced = {
+        str(r["target"]["reference"])  # type: ignore[index]
+        for n in notes
+        for r in n.get("relatesTo") or []  # type: ignore[union-attr]
+    }
+    standing = [
+        n
+        for n in notes
+        if f"DocumentReference/{n['id']}" not in replaced and n["status"] == "current"
+    ]
+    words = [base64.b64decode(n["content"][0]["attachment"]["data"]).decode() for n in standing]  # type: ignore[index]
+    return [read_partnering_text(w)[2] or "" for w in words]
+
+
 @pytest.mark.browser
 def test_finish_amend_reopen_and_next_visit_on_each_profile(page: Page, ehr: Deployment) -> None:
     frame = flip_frame(page, ehr, "e-agenda")
@@ -68,6 +86,7 @@ def test_finish_amend_reopen_and_next_visit_on_each_profile(page: Page, ehr: Dep
     later.locator(".plan-text").fill(LATER)
     later.locator(".plan-when").select_option("later")
     frame.locator(".goal-text").first.fill("Play the whole lacrosse season")
+    frame.locator("#partnering-text").fill("Maya leads.")
 
     # The EHR answers the next two writes with 503: Finish is still taken, then written.
     ehr.fault(status=503, count=2, methods=["POST"], path_prefix="/fhir")
@@ -76,9 +95,12 @@ def test_finish_amend_reopen_and_next_visit_on_each_profile(page: Page, ehr: Dep
     # An edit of an item and the goal, finished again: the chart holds the edit once.
     later.locator(".plan-text").fill(LATER_EDITED)
     frame.locator(".goal-text").first.fill(GOAL_EDITED)
+    frame.locator("#partnering-text").fill("Maya leads; mom joins for medication changes.")
     finish(frame, "Updated in the chart at ")
     current = [words for words in plan_words(ehr) if GOAL_EDITED in words]
     assert len(current) == 1 and LATER_EDITED in current[0]
+    # The partnering note too: one note stands, the edited one; the first is replaced.
+    assert partnering_notes(ehr) == ["Maya leads; mom joins for medication changes."]
 
     # Reopened, the visit never shows its own plan as "from the last plan".
     frame = flip_frame(page, ehr, "e-agenda")
