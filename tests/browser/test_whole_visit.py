@@ -130,3 +130,21 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     # One line in words: never the note's header, its "Recorded" line or UTC times.
     expect(partnering).not_to_contain_text("Partnering note:")
     expect(partnering).not_to_contain_text("Recorded with Flip")
+
+
+@pytest.mark.browser
+def test_finish_is_disabled_while_sending_so_a_double_click_sends_once(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = flip_frame(page, ehr, "e-agenda")
+    for words in ("weight gain", "Lacrosse", "Sleepovers"):
+        with saving(frame):
+            line(frame, words).locator("[data-status-select]").select_option("addressed")
+    frame.locator("#something-else-asked").check()
+    frame.locator(".plan-text").first.fill("Dietitian call about enzymes")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/visit/plan") else None)
+    frame.locator("#finish-plan").dblclick()
+    expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
+    assert len(sent) == 1
+    expect(frame.locator("#finish-plan")).to_be_enabled()  # an edit can be finished again
