@@ -265,20 +265,31 @@ class StoredTokens:
             return TokenSet(**self._service.vault.open(row.sealed_tokens))
 
     def _refresh(self, still_needed: Any) -> str:
-        with self._service._lock_for_hash(self._id_hash), db.session() as session:
-            row = session.get(LaunchSession, self._id_hash, with_for_update=True)
-            if row is None:
-                raise FhirUnauthorized("The launch has ended.", status=401)
-            current = TokenSet(**self._service.vault.open(row.sealed_tokens))
+        # One refresh per process at a time (the lock); across processes, the refresh is
+        # optimistic, so no database transaction stays open over the EHR's token call:
+        # read, refresh, then save only if nobody saved a newer token meanwhile. A rotating
+        # EHR answers the loser of a race `invalid_grant`: it takes the winner's token.
+        with self._service._lock_for_hash(self._id_hash):
+            current = self._load()
             if not still_needed(current):
                 return current.access_token  # someone else refreshed meanwhile
             try:
                 fresh = self._service.client.refresh(self._iss, current)
             except TokenExchangeFailed as exc:
+                latest = self._load()
+                if latest.access_token != current.access_token:
+                    return latest.access_token  # another process refreshed first
                 raise FhirUnauthorized(
                     "The EHR ended this session and refused to renew it.", status=401
                 ) from exc
-            row.sealed_tokens = self._service.vault.seal(asdict(fresh))
+            with db.session() as session:
+                row = session.get(LaunchSession, self._id_hash, with_for_update=True)
+                if row is None:
+                    raise FhirUnauthorized("The launch has ended.", status=401)
+                stored = TokenSet(**self._service.vault.open(row.sealed_tokens))
+                if stored.access_token != current.access_token:
+                    return stored.access_token  # another process saved its refresh first
+                row.sealed_tokens = self._service.vault.seal(asdict(fresh))
             return fresh.access_token
 
 

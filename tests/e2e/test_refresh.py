@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from benchmarks.browser import meta_tags
 from ehr_sandbox.auth.models import IssuedToken
+from smart_app.core.db import db
+from smart_app.core.models import LaunchSession
+from smart_app.session.launches import LaunchService
 from tests.conftest import sandbox_state
 from tests.e2e.deployment import Browser, Deployment, deploy
 
@@ -72,3 +77,35 @@ def test_a_401_from_the_ehr_triggers_one_refresh_and_a_retry(
         ehr.fault(status=401, count=1, path_prefix="/fhir", methods=["GET", "POST"])
         assert api_call(browser, ehr, visit) == 200
         assert tokens_issued(ehr) == 2
+
+
+def test_the_token_call_is_made_with_no_database_transaction_open(
+    database_url: str, tmp_path: Path
+) -> None:
+    """While Flip waits on the EHR's token endpoint, the launch's row stays writable: a
+    slow EHR never holds a lock that stalls every other request of the launch."""
+    with deploy(database_url, tmp_path, access_token_lifetime_s=LIFETIME_S) as ehr:
+        browser = Browser()
+        visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+        client = ehr.flip.extensions["flip_registry"][LaunchService].client
+        real_refresh = client.refresh
+        in_time: list[bool] = []
+
+        def refresh_while_another_request_writes(iss: str, tokens: Any) -> Any:
+            def write() -> None:
+                with ehr.flip.app_context(), db.session() as session:
+                    session.execute(update(LaunchSession).values(answerer=None))
+
+            other = threading.Thread(target=write, daemon=True)
+            other.start()
+            other.join(timeout=5)
+            in_time.append(not other.is_alive())
+            return real_refresh(iss, tokens)
+
+        client.refresh = refresh_while_another_request_writes  # type: ignore[method-assign]
+        try:
+            time.sleep(LIFETIME_S + 0.5)
+            assert api_call(browser, ehr, visit) == 200
+        finally:
+            client.refresh = real_refresh  # type: ignore[method-assign]
+        assert in_time == [True]  # the other write went through during the token call
