@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from fhir_mappings import codes
 from fhir_mappings.clinic_day import ChartsOfTheDay, DayRow, Reading, bookings, day_rows
 from fhir_mappings.fields import Skips
+from fhir_mappings.patient import practitioner_name
 from launch.capabilities import ServerCapabilities, type_interactions
 from launch.fhir_errors import FhirFatalError, FhirUnauthorized
 from launch.gateway import FhirGateway, SearchRequest
@@ -246,13 +247,7 @@ def _named(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _name_of(resource: dict[str, Any]) -> str | None:
-    if isinstance(resource.get("name"), str):  # a Location
+    # A Location's name is a string; a Practitioner's is read as everywhere else in Flip.
+    if isinstance(resource.get("name"), str):
         return str(resource["name"])
-    names = resource.get("name")
-    if not isinstance(names, list) or not names or not isinstance(names[0], dict):
-        return None
-    name = names[0]
-    if isinstance(name.get("text"), str):
-        return str(name["text"])
-    parts = [*name.get("prefix", []), *name.get("given", []), name.get("family", "")]
-    return " ".join(str(p) for p in parts if isinstance(p, str) and p) or None
+    return practitioner_name(resource)
