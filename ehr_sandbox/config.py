@@ -28,6 +28,9 @@ class SandboxSettings:
     latency_ms: int = 0
     # The app the chart page and the portal launch (SMART launch URL, without parameters).
     app_launch_url: str = "http://127.0.0.1:8080/launch"
+    # The sidebar frame's `sandbox` flags. EHRs differ: without allow-same-origin the app
+    # runs in an opaque origin that keeps neither cookies nor storage.
+    app_frame_sandbox: str = "allow-scripts allow-forms allow-same-origin allow-popups"
     # The app's CDS Hooks discovery URL, called when a chart opens (ehr_sandbox/cds_client.py);
     # None: `/cds-services` on the origin of app_launch_url.
     cds_services_url: str | None = None

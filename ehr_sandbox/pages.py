@@ -113,6 +113,7 @@ def chart(patient_id: str) -> tuple[str, int] | str:
         conditions=conditions,
         observations=observations,
         launch_url=launch_url(settings, launch_id),
+        frame_sandbox=settings.app_frame_sandbox,
         # The app's CDS card, fetched by the page once shown (ehr_sandbox/cds_client.py).
         cds_cards_url=url_for("cds_client.cards", patient_id=patient_id, launch=launch_id),
     )

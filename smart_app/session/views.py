@@ -11,6 +11,8 @@ from smart_app.session.binding import BROWSER_COOKIE, posted_from_flip
 from smart_app.session.launches import LaunchService
 from smart_app.session.roles import landing_endpoint
 
+COOKIE_CHECK = "flip_cookies"  # the name launch.js looks for (session/static/launch.js)
+
 bp = Blueprint(
     "session",
     __name__,
@@ -65,12 +67,15 @@ def callback() -> Response:
 def _remember_browser(response: Response, browser_id: str) -> None:
     # Partitioned (CHIPS) so it still works in the EHR's cross-site frame; SameSite=None
     # because the callback arrives from the EHR's site; HttpOnly: scripts never read it.
-    response.set_cookie(
-        BROWSER_COOKIE,
-        browser_id,
-        max_age=12 * 3600,
-        secure=True,
-        httponly=True,
-        samesite="None",
-        partitioned=True,
-    )
+    # Its twin, readable and secret-free, lets launch.js see whether this frame keeps
+    # cookies at all.
+    for name, value, httponly in ((BROWSER_COOKIE, browser_id, True), (COOKIE_CHECK, "1", False)):
+        response.set_cookie(
+            name,
+            value,
+            max_age=12 * 3600,
+            secure=True,
+            httponly=httponly,
+            samesite="None",
+            partitioned=True,
+        )

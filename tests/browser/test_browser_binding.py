@@ -3,12 +3,14 @@ where no cookie comes back, by its tab's binding (launch.js and flip-tab.js for 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.deployment import Deployment, deploy
 
 
@@ -75,3 +77,46 @@ def test_a_visit_url_is_refused_in_a_fresh_browser(
         )
     stranger.close()
     clinician.close()
+
+
+@pytest.mark.browser
+def test_where_the_frame_keeps_no_cookie_and_no_storage_flip_offers_a_new_window(
+    playwright: Playwright, ehr: Deployment, tmp_path: Path
+) -> None:
+    # Chromium's own setting "block cookies and site data" for Flip embedded in the
+    # chart's site, and only there: the frame keeps neither, a window of its own does.
+    profile = tmp_path / "chromium-profile"
+    (profile / "Default").mkdir(parents=True)
+    blocked = {f"{ehr.flip_url},{ehr.sandbox.url}": {"setting": 2}}
+    preferences = {"profile": {"content_settings": {"exceptions": {"cookies": blocked}}}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        chart = context.new_page()
+        chart.set_default_timeout(15_000)
+        chart.goto(f"{ehr.sandbox.url}/chart/p1?encounter=e-p1&practitioner=dr1")
+        frame = chart.frame_locator("iframe[title='Flip']")
+        expect(frame.get_by_role("alert")).to_contain_text("Flip can't open inside this frame")
+        expect(frame.get_by_role("alert")).to_contain_text("no cookies or site data")
+        with context.expect_page() as opened:
+            frame.get_by_role("link", name="Open Flip in a new window").click()
+        window = opened.value
+        window.set_default_timeout(15_000)
+        expect(window.locator("[data-patient-name]")).to_have_text("Maya Jones")
+        assert api_patient_name(window) == "Maya Jones"
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_flip_opens_in_a_frame_sandboxed_without_same_origin(page: Page, tmp_path: Path) -> None:
+    # An EHR framing without allow-same-origin: the frame's origin is opaque, so its scripts
+    # reach neither document.cookie nor sessionStorage, yet its HTTP cookie binds it.
+    flags = "allow-scripts allow-forms allow-popups"
+    with deploy(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, app_frame_sandbox=flags) as ehr:
+        page.goto(f"{ehr.sandbox.url}/chart/p1?encounter=e-p1&practitioner=dr1")
+        frame = page.frame_locator("iframe[title='Flip']")
+        expect(frame.locator("[data-patient-name]")).to_have_text("Maya Jones")
+        assert frame.get_by_role("alert").count() == 0

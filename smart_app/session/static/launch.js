@@ -8,12 +8,28 @@
     var element = document.querySelector('meta[name="' + name + '"]');
     return element ? element.getAttribute("content") : null;
   }
+  // False when this document can read its cookies and /launch's check cookie is not
+  // among them; null when it cannot tell (an opaque origin still sends HTTP cookies).
+  function cookieKept() {
+    try {
+      return document.cookie.split("; ").indexOf("flip_cookies=1") >= 0;
+    } catch (error) {
+      return null;
+    }
+  }
   var authorizeUrl = meta("flip-authorize-url");
   if (authorizeUrl) {
+    var stored = true;
     try {
       sessionStorage.setItem("flip-binding:" + meta("flip-state"), meta("flip-binding"));
     } catch (error) {
-      // Storage disabled: the partitioned cookie is then the only binding.
+      stored = false;  // Storage disabled: the partitioned cookie is then the only binding.
+    }
+    if (!stored && cookieKept() === false) {
+      // Neither binding can work here: the callback would be refused. Say so instead.
+      document.querySelector("[data-opening]").hidden = true;
+      document.querySelector("[data-frame-blocked]").hidden = false;
+      return;
     }
     window.location.replace(authorizeUrl);
     return;
