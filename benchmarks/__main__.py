@@ -11,11 +11,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks import chart
+from benchmarks.actions import measure_actions
+from benchmarks.chromium import ChromiumResult, chromium, measure_chromium
 from benchmarks.measure import (
     ChartResult,
     LatencyResult,
@@ -24,8 +27,9 @@ from benchmarks.measure import (
     measure_latency,
     seed_visit,
 )
-from benchmarks.report import build_rows, render_table, results_json
-from benchmarks.servers import deploy
+from benchmarks.report import Measured, build_rows, render_table, results_json
+from benchmarks.servers import Deployment, deploy
+from benchmarks.spike import run_spike
 
 OUTPUT_ENV = "FLIP_BENCH_OUTPUT"
 
@@ -38,6 +42,12 @@ class Options:
     latencies_ms: tuple[int, ...] = (0, 50, 150)
     chart_sizes: tuple[int, ...] = (10, 1_000, 10_000)
     output: Path = Path("bench-results.json")
+    clicks: int = 10  # Chromium clicks per latency, for Flip and for the floor
+    action_repeats: int = 20
+    answer_items: int = 5_000
+    spike_launches: int = 40
+    spike_idle: int = 20
+    spike_window_s: float = 10.0
 
 
 DEFAULTS = Options()
@@ -50,28 +60,54 @@ def run(options: Options, *, log: Any = sys.stderr) -> dict[str, Any]:
         # The first launch fills Flip's caches (SMART discovery, CapabilityStatement):
         # counted on its own, then every timed launch is a steady-state one.
         first = launch_once(ehr)
+        clicks: list[ChromiumResult] = []
+        with chromium() as browser:
+            for latency_ms in options.latencies_ms:
+                print(f"Chromium: {options.clicks} clicks at {latency_ms} ms...", file=log)
+                clicks.append(measure_chromium(ehr, latency_ms, options.clicks, browser=browser))
         latencies: list[LatencyResult] = []
         for latency_ms in options.latencies_ms:
             print(f"launching {options.launches}x at {latency_ms} ms latency...", file=log)
             latencies.append(measure_latency(ehr, latency_ms, options.launches))
         ehr.set_latency(0)  # server time excludes FHIR waiting; no need to wait for it
-        charts: list[ChartResult] = []
-        seeded = 0
-        for size in sorted(options.chart_sizes):
-            print(f"chart of {size} extra resources...", file=log)
-            ehr.put_all(chart.filler(seeded, size, now))
-            seeded = size
-            # Page loads are cheap at 0 ms latency: take more of them for a steadier median.
-            charts.append(measure_chart(ehr, size, 2 * options.launches))
-    first_requests = round(first.fhir.requests)
-    rows = build_rows(latencies, charts, first_requests)
+        print(f"agenda actions, {options.action_repeats}x each...", file=log)
+        actions = measure_actions(ehr, options.action_repeats)
+        charts = _measure_charts(ehr, options, now, log)
+    print(f"clinic-start spike: {options.spike_launches} launches...", file=log)
+    spike = run_spike(
+        launches=options.spike_launches,
+        idle_launches=options.spike_idle,
+        window_s=options.spike_window_s,
+    )
+    measured = Measured(latencies, charts, round(first.fhir.requests), clicks, actions, spike)
+    rows = build_rows(measured)
     print(render_table(rows))
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
     settings["output"] = str(options.output)
-    results = results_json(settings, latencies, charts, first_requests, rows)
+    results = results_json(settings, measured, rows)
     options.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {options.output}", file=log)
     return results
+
+
+def _measure_charts(
+    ehr: Deployment, options: Options, now: datetime, log: Any
+) -> list[ChartResult]:
+    """The smallest chart, the same with one big answer, then the bigger charts."""
+    charts: list[ChartResult] = []
+    seeded = 0
+    page_loads = 2 * options.launches  # cheap at 0 ms latency: more, for a steadier median
+    for size in sorted(options.chart_sizes):
+        print(f"chart of {size} extra resources...", file=log)
+        ehr.put_all(chart.filler(seeded, size, now))
+        seeded = size
+        charts.append(measure_chart(ehr, size, page_loads))
+        if len(charts) == 1:
+            print(f"a pre-visit answer of {options.answer_items} items...", file=log)
+            ehr.put(chart.teen_answer(now, other_concerns=options.answer_items - 1))
+            charts.append(measure_chart(ehr, size, page_loads, answer_items=options.answer_items))
+            ehr.put(chart.teen_answer(now))
+    return charts
 
 
 def _integers(text: str) -> tuple[int, ...]:
@@ -94,7 +130,13 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if args.launches < 1:
         parser.error("--launches must be at least 1")
-    return Options(args.launches, args.latencies, args.chart_sizes, args.output)
+    return replace(
+        DEFAULTS,
+        launches=args.launches,
+        latencies_ms=args.latencies,
+        chart_sizes=args.chart_sizes,
+        output=args.output,
+    )
 
 
 if __name__ == "__main__":

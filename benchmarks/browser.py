@@ -94,6 +94,8 @@ class Browser:
     def launch(self, url: str) -> requests.Response:
         """Open an EHR launch URL and follow it to the page it lands on."""
         page = self.get(url)
+        if page.status_code in (301, 302, 303):  # the cookie of an earlier launch binds
+            return self.follow(page)
         metas = meta_tags(page.text)
         if "flip-authorize-url" not in metas:
             return page
@@ -143,19 +145,21 @@ class FhirMetrics:
     requests: float
     wait_s: float
     batch_wait_s: float
+    token_wait_s: float = 0.0  # its wait on the authorization server's token endpoint
 
     def __sub__(self, earlier: FhirMetrics) -> FhirMetrics:
         return FhirMetrics(
             self.requests - earlier.requests,
             self.wait_s - earlier.wait_s,
             self.batch_wait_s - earlier.batch_wait_s,
+            self.token_wait_s - earlier.token_wait_s,
         )
 
 
 def scrape_fhir_metrics(flip_url: str) -> FhirMetrics:
-    """Read Flip's `/metrics` and sum its FHIR request counter and latency histogram."""
+    """Read Flip's `/metrics`: its FHIR requests, and its waits on FHIR and for tokens."""
     text = requests.get(f"{flip_url}/metrics", timeout=TIMEOUT_S).text
-    total = wait = batch_wait = 0.0
+    total = wait = batch_wait = token_wait = 0.0
     for line in text.splitlines():
         match = _METRIC_LINE.match(line)
         if match is None:
@@ -167,4 +171,6 @@ def scrape_fhir_metrics(flip_url: str) -> FhirMetrics:
             wait += value
             if 'interaction="batch"' in labels:
                 batch_wait += value
-    return FhirMetrics(total, wait, batch_wait)
+        elif name == "flip_token_request_seconds_sum":
+            token_wait += value
+    return FhirMetrics(total, wait, batch_wait, token_wait)

@@ -4,10 +4,14 @@ The agenda has all three sources (the teen's own concerns, her mother's, the
 clinician's encounter reasons), so every launch renders a real flip. The filler is what
 makes a chart big without changing the visit: Observations with other codes and
 QuestionnaireResponses authored long before the pre-visit window.
+
+The clinic charts are the clinic-start spike's (benchmarks/spike.py): one small chart per
+clinician's patient, each with its own name and number one concern.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,12 +76,7 @@ def visit_chart(now: datetime) -> list[dict[str, Any]]:
             "period": {"start": now.isoformat()},
             "reasonCode": [{"text": "Review FEV1 trend"}],
         },
-        _previsit(
-            "qr-teen",
-            f"Patient/{PATIENT}",
-            ["Lacrosse travel without my vest", "Sleepovers"],
-            now - timedelta(days=2),
-        ),
+        teen_answer(now),
         _previsit(
             "qr-mom",
             "RelatedPerson/rp-mom",
@@ -85,6 +84,17 @@ def visit_chart(now: datetime) -> list[dict[str, Any]]:
             now - timedelta(days=1),
         ),
     ]
+
+
+def teen_answer(now: datetime, *, other_concerns: int = 1) -> dict[str, Any]:
+    """The teen's pre-visit answer; with thousands of other concerns, a big one to show."""
+    others = ["Sleepovers"] + [f"Another worry {n}" for n in range(1, other_concerns)]
+    return _previsit(
+        "qr-teen",
+        f"Patient/{PATIENT}",
+        ["Lacrosse travel without my vest", *others],
+        now - timedelta(days=2),
+    )
 
 
 def filler(start: int, stop: int, now: datetime) -> list[dict[str, Any]]:
@@ -110,3 +120,78 @@ def filler(start: int, stop: int, now: datetime) -> list[dict[str, Any]]:
             }
         )
     return resources
+
+
+# The clinic-start spike (benchmarks/spike.py): many patients, each its own small chart.
+_GIVEN = ("Ava", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana")
+_FAMILY = ("Ortiz", "Patel", "Quinn", "Reyes", "Sato", "Tran")
+# Each clinic chart's agenda: the patient's number one concern and the encounter's reason.
+CLINIC_AGENDA_ITEMS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicPatient:
+    """One clinician's patient: the ids of the launch, and what its page must show."""
+
+    patient: str
+    encounter: str
+    practitioner: str
+    name: str
+    concern: str
+
+
+def clinic_patients(count: int) -> list[ClinicPatient]:
+    """`count` patients, each with a name and a number one concern no other one contains."""
+    if count > len(_GIVEN) * len(_FAMILY):
+        raise ValueError(f"at most {len(_GIVEN) * len(_FAMILY)} distinct patients")
+    # Fixed-width numbers and names from fixed lists: no name or concern is a substring of
+    # another, so finding one on a page means that patient's data is there.
+    return [
+        ClinicPatient(
+            patient=f"spike-p{n:02d}",
+            encounter=f"spike-e{n:02d}",
+            practitioner=f"spike-dr{n:02d}",
+            name=f"{_GIVEN[n % len(_GIVEN)]} {_FAMILY[n // len(_GIVEN)]}",
+            concern=f"Spike worry {n:02d}x",
+        )
+        for n in range(count)
+    ]
+
+
+def clinic_chart(patient: ClinicPatient, now: datetime) -> list[dict[str, Any]]:
+    """The patient, the clinician, the visit and the patient's pre-visit answers."""
+    subject = {"reference": f"Patient/{patient.patient}"}
+    given, family = patient.name.split()
+    return [
+        {
+            "resourceType": "Practitioner",
+            "id": patient.practitioner,
+            "name": [{"family": "Clinician", "given": [patient.practitioner]}],
+        },
+        {
+            "resourceType": "Patient",
+            "id": patient.patient,
+            "name": [{"given": [given], "family": family}],
+        },
+        {
+            "resourceType": "Encounter",
+            "id": patient.encounter,
+            "status": "in-progress",
+            "class": {"system": _ACT_CODE, "code": "AMB"},
+            "subject": subject,
+            "period": {"start": now.isoformat()},
+            "reasonCode": [{"text": "Review FEV1 trend"}],
+        },
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"{patient.patient}-qr",
+            "questionnaire": f"{codes.questionnaire_url()}|{codes.QUESTIONNAIRE_VERSION}",
+            "status": "completed",
+            "subject": subject,
+            "author": subject,
+            "authored": (now - timedelta(days=2)).isoformat(),
+            "item": [
+                {"linkId": "number-one-concern", "answer": [{"valueString": patient.concern}]}
+            ],
+        },
+    ]

@@ -50,6 +50,8 @@ class Launch:
     fhir: FhirMetrics  # Flip's FHIR requests and waiting during this launch
     browser: Browser
     visit_url: str
+    # Flip's own work in all of its hops: their response times, less its waits on the EHR.
+    flip_server_s: float
 
 
 def check_visit_page(page: requests.Response) -> int:
@@ -67,12 +69,21 @@ def launch_once(deployment: Deployment) -> Launch:
     created = deployment.create_launch(chart.PATIENT, chart.ENCOUNTER, chart.PRACTITIONER)
     before = scrape_fhir_metrics(deployment.flip_url)
     browser = Browser()
+    flip_hops: list[float] = []
+
+    def time_flip_hops(response: requests.Response, *_: Any, **__: Any) -> None:
+        if response.url.startswith(deployment.flip_url):
+            flip_hops.append(response.elapsed.total_seconds())
+
+    browser.http.hooks["response"].append(time_flip_hops)
     started = time.perf_counter()
     page = browser.launch(created["launch_url"])
     seconds = time.perf_counter() - started
+    browser.http.hooks["response"].remove(time_flip_hops)
     fhir = scrape_fhir_metrics(deployment.flip_url) - before
     check_visit_page(page)
-    return Launch(seconds, fhir, browser, page.url)
+    flip_server = sum(flip_hops) - fhir.wait_s - fhir.token_wait_s
+    return Launch(seconds, fhir, browser, page.url, flip_server)
 
 
 class _FixedToken:
@@ -236,6 +247,7 @@ class LatencyResult:
     launch_median_ms: float
     launch_p95_ms: float
     fhir_requests_per_launch: int  # the most any timed launch sent after its token
+    flip_server_median_ms: float  # Flip's own work per launch, all of its hops
     flip_batch_median_ms: float  # Flip's own wait for its batch (its /metrics histogram)
     floor_median_ms: float
     floor_authorize_median_ms: float
@@ -270,6 +282,7 @@ def measure_latency(deployment: Deployment, latency_ms: int, launches: int) -> L
         launch_median_ms=launch_median,
         launch_p95_ms=p95_ms([r.seconds for r in runs]),
         fhir_requests_per_launch=round(max(r.fhir.requests for r in runs)),
+        flip_server_median_ms=median_ms([r.flip_server_s for r in runs]),
         flip_batch_median_ms=flip_batch,
         floor_median_ms=floor_median,
         floor_authorize_median_ms=median_ms([f.authorize_s for f in floors]),
@@ -288,12 +301,15 @@ class ChartResult:
 
     filler_resources: int
     page_loads: int
+    answer_items: int  # items of the teen's pre-visit answer (2 in the small chart)
     server_median_ms: float
     server_p95_ms: float
     fhir_wait_median_ms: float  # the sandbox's share, excluded from server time
 
 
-def measure_chart(deployment: Deployment, filler_resources: int, page_loads: int) -> ChartResult:
+def measure_chart(
+    deployment: Deployment, filler_resources: int, page_loads: int, *, answer_items: int = 2
+) -> ChartResult:
     """Launch once, then load the visit page `page_loads` times, each split Flip vs FHIR."""
     launched = launch_once(deployment)
     # One untimed load first: what varies between sizes should be the chart, not warm-up.
@@ -312,6 +328,7 @@ def measure_chart(deployment: Deployment, filler_resources: int, page_loads: int
     return ChartResult(
         filler_resources=filler_resources,
         page_loads=page_loads,
+        answer_items=answer_items,
         server_median_ms=median_ms(server),
         server_p95_ms=p95_ms(server),
         fhir_wait_median_ms=median_ms(waiting),

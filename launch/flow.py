@@ -17,6 +17,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from launch import metrics
 from launch.client_auth import SmartPrivateKeyJWT
 from launch.context import (
     LaunchContext,
@@ -207,6 +208,7 @@ class SmartClient:
 
     @staticmethod
     def _token_call(call: Any) -> dict[str, Any]:
+        started = time.perf_counter()
         try:
             response: dict[str, Any] = dict(call())
         except OAuthError as exc:
@@ -215,6 +217,8 @@ class SmartClient:
             raise TokenExchangeFailed(
                 "temporarily_unavailable", f"token endpoint unreachable ({type(exc).__name__})"
             ) from exc
+        finally:
+            metrics.observe_token_request(time.perf_counter() - started)
         if "access_token" not in response:
             raise TokenExchangeFailed("invalid_response", "the token response has no access_token")
         return response

@@ -14,6 +14,10 @@ FHIR_LATENCY = Histogram(
     "Time until the FHIR server answered, by resource type and interaction.",
     ["resource_type", "interaction"],
 )
+TOKEN_LATENCY = Histogram(
+    "flip_token_request_seconds",
+    "Time until the authorization server answered a token request (code or refresh).",
+)
 LAUNCHES = Counter("flip_launches_total", "SMART launches, by outcome.", ["outcome"])
 
 # The authorization server's `error` values (RFC 6749 section 4.1.2.1). Anything else a
@@ -36,6 +40,11 @@ def observe_fhir_request(resource_type: str, interaction: str, status: str, seco
     """Count one FHIR request and record its latency."""
     FHIR_REQUESTS.labels(resource_type, interaction, status).inc()
     FHIR_LATENCY.labels(resource_type, interaction).observe(seconds)
+
+
+def observe_token_request(seconds: float) -> None:
+    """Record how long one token request took, answered or not."""
+    TOKEN_LATENCY.observe(seconds)
 
 
 def count_launch(outcome: str) -> None:

@@ -16,7 +16,7 @@ from fhir_mappings.previsit_summary import preview
 from smart_app import errors, services
 from smart_app.closing import views as closing_views
 from smart_app.closing.worker import OutboxWorker
-from smart_app.core import access_log, health, metrics, request_schemas
+from smart_app.core import access_log, health, metrics, request_schemas, static_files
 from smart_app.core.config import load_settings
 from smart_app.core.db import db
 from smart_app.core.formatting import ago, origin_label
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # A larger body is refused (413) before it is read (FLIP_MAX_REQUEST_BYTES).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     db.init_app(app, settings.database_url)
+    static_files.init_app(app)
     found = services.init_app(app, settings)
     if settings.runs_outbox_worker:
         # Writes the chart in the background; `flip outbox run` does the same in the foreground.

@@ -29,16 +29,21 @@ def start() -> Response:
     started = service(LaunchService).start(
         request.args.get("iss"), request.args.get("launch"), browser_id=browser_id
     )
-    # A page, not a 302: it first keeps the binding in this tab's sessionStorage, for
-    # browsers that drop even partitioned cookies in a cross-site frame (see launch.js).
-    response = Response(
-        render_template(
-            "session/launch_redirect.html",
-            authorize_url=started.authorize_url,
-            state=started.state,
-            binding=started.binding,
+    if request.cookies.get(COOKIE_CHECK) and request.cookies.get(BROWSER_COOKIE):
+        # This frame kept Flip's cookies from an earlier launch: they bind this one too,
+        # so the browser goes straight to the EHR's sign-in.
+        response: Response = redirect(started.authorize_url)  # type: ignore[assignment]
+    else:
+        # A page, not a 302: it first keeps the binding in this tab's sessionStorage, for
+        # browsers that drop even partitioned cookies in a cross-site frame (launch.js).
+        response = Response(
+            render_template(
+                "session/launch_redirect.html",
+                authorize_url=started.authorize_url,
+                state=started.state,
+                binding=started.binding,
+            )
         )
-    )
     _remember_browser(response, browser_id)
     return response
 

@@ -72,6 +72,8 @@
     openItems.hidden = false;
   }
 
+  var FIRST_POLL_MS = 150, MAX_POLL_MS = 1500, pollDelay = FIRST_POLL_MS;
+
   function showWriteback(status) {
     var section = document.getElementById("writeback");
     var list = document.getElementById("writeback-list");
@@ -98,7 +100,13 @@
     });
     section.hidden = false;
     section.dataset.state = status.state;
-    if (status.state === "pending") setTimeout(poll, 1500);
+    if (status.state === "pending") {
+      // Soon at first, as a write usually takes well under a second; then less often.
+      setTimeout(poll, pollDelay);
+      pollDelay = Math.min(pollDelay * 1.5, MAX_POLL_MS);
+    } else {
+      pollDelay = FIRST_POLL_MS;
+    }
     if (status.state === "failed") say("Not saved: see below, edit the plan and finish again.", true);
     if (status.state === "written") say(status.confirmation || status.message || "Saved to the chart.");
   }
