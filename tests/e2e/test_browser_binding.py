@@ -100,3 +100,19 @@ def test_a_form_posted_from_another_site_changes_nothing(ehr: Deployment) -> Non
         hand_over, headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False, timeout=10
     )
     assert own.status_code == 303
+
+
+def test_a_frame_that_kept_flips_cookie_goes_straight_to_the_ehr(ehr: Deployment) -> None:
+    # The first launch in a browser keeps its binding in the tab too (the launch page); the
+    # next, in a frame that kept Flip's cookie, needs no page: a redirect does the job.
+    first = CookieBrowser().get(ehr.ehr_launch_url("p1", "e-p1"))
+    assert first.status_code == 200 and "flip-authorize-url" in first.text
+    kept, dropped = CookieBrowser(), Browser()
+    for browser in (kept, dropped):
+        assert "Maya Jones" in browser.launch(ehr.ehr_launch_url("p1", "e-p1")).text
+    again = kept.get(ehr.ehr_launch_url("p2", "e-p2"))
+    assert again.status_code == 302
+    assert urlsplit(again.headers["Location"]).path == "/auth/authorize"
+    assert "Ben Okafor" in kept.follow(again).text
+    # Without the cookie the tab's binding is still needed, so the page is still served.
+    assert "flip-authorize-url" in dropped.get(ehr.ehr_launch_url("p2", "e-p2")).text
