@@ -30,6 +30,7 @@ from benchmarks.measure import (
 from benchmarks.report import Measured, build_rows, render_table, results_json
 from benchmarks.servers import Deployment, deploy
 from benchmarks.spike import run_spike
+from benchmarks.writeback import WORKER_CONFIG, WRITEBACK_LATENCY_MS, measure_writeback
 
 OUTPUT_ENV = "FLIP_BENCH_OUTPUT"
 
@@ -48,6 +49,7 @@ class Options:
     spike_launches: int = 40
     spike_idle: int = 20
     spike_window_s: float = 10.0
+    finishes: int = 5
 
 
 DEFAULTS = Options()
@@ -73,13 +75,24 @@ def run(options: Options, *, log: Any = sys.stderr) -> dict[str, Any]:
         print(f"agenda actions, {options.action_repeats}x each...", file=log)
         actions = measure_actions(ehr, options.action_repeats)
         charts = _measure_charts(ehr, options, now, log)
+    # Its own deployment, with Flip's outbox worker on: a finished plan also changes the
+    # patient's next agenda (feed-forward), which the measures above must not see.
+    print(f"Chromium: Finish to saved at {WRITEBACK_LATENCY_MS} ms...", file=log)
+    with (
+        tempfile.TemporaryDirectory(prefix="flip-bench-") as folder,
+        deploy(Path(folder), flip_config=WORKER_CONFIG) as ehr,
+    ):
+        seed_visit(ehr)
+        writeback = measure_writeback(ehr, WRITEBACK_LATENCY_MS, options.finishes)
     print(f"clinic-start spike: {options.spike_launches} launches...", file=log)
     spike = run_spike(
         launches=options.spike_launches,
         idle_launches=options.spike_idle,
         window_s=options.spike_window_s,
     )
-    measured = Measured(latencies, charts, round(first.fhir.requests), clicks, actions, spike)
+    measured = Measured(
+        latencies, charts, round(first.fhir.requests), clicks, actions, spike, writeback
+    )
     rows = build_rows(measured)
     print(render_table(rows))
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}

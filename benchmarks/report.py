@@ -9,6 +9,7 @@ from benchmarks.actions import ActionResult
 from benchmarks.chromium import ChromiumResult
 from benchmarks.measure import ChartResult, LatencyResult
 from benchmarks.spike import SpikeResult
+from benchmarks.writeback import WritebackResult
 
 FLOOR_TARGET = 1.15
 SEQUENTIAL_TARGET = 0.35
@@ -21,6 +22,7 @@ LAUNCH_SERVER_TARGET_MS = 10.0
 ACTION_TARGET_MS = 20.0
 SPIKE_TARGET = 1.5
 BIG_CHART_TARGET = 2.0
+WRITEBACK_TARGET = 1.3
 
 SERVER_TIME_MEANING = (
     "server time = wall time of GET /l/<launch>/visit seen by the client, minus the seconds "
@@ -57,6 +59,7 @@ class Measured:
     clicks: list[ChromiumResult]
     actions: list[ActionResult]
     spike: SpikeResult
+    writeback: WritebackResult
 
 
 def _at_most(metric: str, value: float, unit: str, target: float) -> Row:
@@ -94,6 +97,13 @@ def build_rows(measured: Measured) -> list[Row]:
         )
     rows += _chart_rows(measured.charts)
     rows += _spike_rows(measured.spike)
+    w = measured.writeback
+    at = f"@{w.latency_ms}ms"
+    rows += [
+        Row(f"Finish to saved, as the page shows it, median {at}", w.felt_median_ms, "ms"),
+        Row(f"the same writes sent directly, median {at}", w.direct_median_ms, "ms"),
+        _at_most(f"Finish-to-saved / direct writes {at}", w.ratio, "x", WRITEBACK_TARGET),
+    ]
     return rows
 
 
@@ -251,6 +261,7 @@ def results_json(settings: dict[str, Any], measured: Measured, rows: list[Row]) 
         "agenda_actions": [asdict(a) for a in measured.actions],
         "chart_sizes": [asdict(c) for c in charts],
         "spike": asdict(measured.spike),
+        "writeback": asdict(measured.writeback),
         "server_time_spread": server_spread([c for c in charts if c.answer_items <= 2]) or None,
         "server_time_measures": SERVER_TIME_MEANING,
         "checks": [

@@ -241,6 +241,24 @@ def _bind(app: _Deferred) -> tuple[BaseWSGIServer, threading.Thread, str]:
     return server, thread, f"http://{HOST}:{server.server_port}"
 
 
+def prepare_flip(folder: Path, sandbox_url: str) -> tuple[Path, str]:
+    """Register Flip with the sandbox in a registrations file, and migrate its database.
+
+    Returns the file and the database URL, both in `folder`.
+    """
+    registrations = folder / "registrations.json"
+    registration = {
+        "iss": f"{sandbox_url}/fhir",
+        "client_id": FLIP_CLIENT_ID,
+        "client_type": "public",
+        "scope": DEFAULT_SCOPE,
+    }
+    registrations.write_text(json.dumps({"registrations": [registration]}))
+    database_url = f"sqlite:///{folder / 'flip.sqlite3'}"
+    upgrade(database_url)
+    return registrations, database_url
+
+
 @contextmanager
 def deploy(folder: Path, *, flip_config: Mapping[str, Any] | None = None) -> Iterator[Deployment]:
     """Start the sandbox (its own process) and Flip (a thread here), Flip registered.
@@ -281,16 +299,7 @@ def deploy(folder: Path, *, flip_config: Mapping[str, Any] | None = None) -> Ite
                 ),
             )
         )
-        registrations = folder / "registrations.json"
-        registration = {
-            "iss": f"{sandbox_url}/fhir",
-            "client_id": FLIP_CLIENT_ID,
-            "client_type": "public",
-            "scope": DEFAULT_SCOPE,
-        }
-        registrations.write_text(json.dumps({"registrations": [registration]}))
-        flip_database = f"sqlite:///{folder / 'flip.sqlite3'}"
-        upgrade(flip_database)
+        registrations, flip_database = prepare_flip(folder, sandbox_url)
         flip_app = create_flip_app(
             {
                 "env": "testing",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import re
@@ -41,9 +40,14 @@ from benchmarks.chart import CLINIC_AGENDA_ITEMS, ClinicPatient, clinic_chart
 from benchmarks.measure import median_ms, p95_ms
 
 # Private to servers.py, shared on purpose: the spike's sandbox is deploy()'s sandbox.
-from benchmarks.servers import FLIP_CLIENT_ID, HOST, _Client, _SandboxPlan, _SandboxProcess
-from launch.registrations import DEFAULT_SCOPE
-from smart_app.core.migrate import upgrade
+from benchmarks.servers import (
+    FLIP_CLIENT_ID,
+    HOST,
+    _Client,
+    _SandboxPlan,
+    _SandboxProcess,
+    prepare_flip,
+)
 
 LATENCY_MS = 50
 WORKERS = 2
@@ -101,16 +105,7 @@ class GunicornDeployment:
 
 
 def _flip_environment(folder: Path, sandbox_url: str, flip_url: str) -> dict[str, str]:
-    registrations = folder / "registrations.json"
-    registration = {
-        "iss": f"{sandbox_url}/fhir",
-        "client_id": FLIP_CLIENT_ID,
-        "client_type": "public",
-        "scope": DEFAULT_SCOPE,
-    }
-    registrations.write_text(json.dumps({"registrations": [registration]}))
-    database_url = f"sqlite:///{folder / 'flip.sqlite3'}"
-    upgrade(database_url)
+    registrations, database_url = prepare_flip(folder, sandbox_url)
     environment = {
         **os.environ,
         # Production, as deployed: it needs only its secrets, and serves loopback http.

@@ -26,6 +26,7 @@ def test_bench_prints_the_table_and_writes_every_result(
         spike_launches=3,
         spike_idle=2,
         spike_window_s=1.0,
+        finishes=1,
     )
 
     returned = run(options, log=io.StringIO())
@@ -47,6 +48,7 @@ def test_bench_prints_the_table_and_writes_every_result(
         "server time, 6 extra / small chart",
         "spike p95 / idle p95",
         "spike cross-talk (another patient shown)",
+        "Finish-to-saved / direct writes @50ms",
     ):
         assert row in table
     written = json.loads(output.read_text())
@@ -59,6 +61,7 @@ def test_bench_prints_the_table_and_writes_every_result(
         "chromium",
         "agenda_actions",
         "spike",
+        "writeback",
     }
     at_150 = written["latency"][1]
     assert at_150["latency_ms"] == 150
@@ -71,4 +74,7 @@ def test_bench_prints_the_table_and_writes_every_result(
         ("status", "reorder", "add", "merge", "split"), 0
     )  # an action reuses the launch's chart read
     assert written["spike"]["errors"] == 0 and written["spike"]["cross_talk"] == 0
+    assert (
+        written["writeback"]["felt_median_ms"] > 0 and written["writeback"]["direct_median_ms"] > 0
+    )
     assert all(check["result"] in ("PASS", "MISS", "info") for check in written["checks"])
