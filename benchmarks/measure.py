@@ -5,8 +5,6 @@ Every number comes from requests made in this run; nothing is assumed or hard-co
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import secrets
 import statistics
@@ -17,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from benchmarks import chart
 from benchmarks.browser import Browser, FhirMetrics, scrape_fhir_metrics
@@ -155,7 +154,6 @@ class DirectClient:
         """Run one EHR launch's authorize + token + FHIR batch, timing each request."""
         created = self.deployment.create_launch(chart.PATIENT, chart.ENCOUNTER, chart.PRACTITIONER)
         verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         params = {
             "response_type": "code",
             "client_id": DIRECT_CLIENT_ID,
@@ -164,7 +162,7 @@ class DirectClient:
             "state": secrets.token_urlsafe(16),
             "aud": self.deployment.fhir_base,
             "launch": created["launch"],
-            "code_challenge": challenge.decode().rstrip("="),
+            "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256",
         }
         started = time.perf_counter()
