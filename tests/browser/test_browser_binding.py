@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
@@ -79,19 +80,28 @@ def test_a_visit_url_is_refused_in_a_fresh_browser(
     clinician.close()
 
 
+def chromium_with(
+    playwright: Playwright, folder: Path, profile_settings: dict[str, Any], **options: Any
+) -> BrowserContext:
+    """A Chromium whose profile's Preferences hold these settings (its cookie settings)."""
+    profile = folder / "chromium-profile"
+    (profile / "Default").mkdir(parents=True)
+    preferences = json.dumps({"profile": profile_settings})
+    (profile / "Default" / "Preferences").write_text(preferences)
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **options
+    )
+
+
 @pytest.mark.browser
 def test_where_the_frame_keeps_no_cookie_and_no_storage_flip_offers_a_new_window(
     playwright: Playwright, ehr: Deployment, tmp_path: Path
 ) -> None:
     # Chromium's own setting "block cookies and site data" for Flip embedded in the
     # chart's site, and only there: the frame keeps neither, a window of its own does.
-    profile = tmp_path / "chromium-profile"
-    (profile / "Default").mkdir(parents=True)
     blocked = {f"{ehr.flip_url},{ehr.sandbox.url}": {"setting": 2}}
-    preferences = {"profile": {"content_settings": {"exceptions": {"cookies": blocked}}}}
-    (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
-    context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    context = chromium_with(
+        playwright, tmp_path, {"content_settings": {"exceptions": {"cookies": blocked}}}
     )
     try:
         chart = context.new_page()
@@ -120,3 +130,25 @@ def test_flip_opens_in_a_frame_sandboxed_without_same_origin(page: Page, tmp_pat
         frame = page.frame_locator("iframe[title='Flip']")
         expect(frame.locator("[data-patient-name]")).to_have_text("Maya Jones")
         assert frame.get_by_role("alert").count() == 0
+
+
+@pytest.mark.browser
+def test_a_phone_that_keeps_no_cookies_is_told_to_allow_them(
+    playwright: Playwright, ehr: Deployment, tmp_path: Path
+) -> None:
+    # A patient's phone set to block every site's cookies, opening Flip from the portal in
+    # its own window: a new window would not help, so Flip does not offer one.
+    everywhere = {"default_content_setting_values": {"cookies": 2}}
+    phone = {"viewport": {"width": 390, "height": 800}}
+    context = chromium_with(playwright, tmp_path, everywhere, **phone)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(ehr.ehr_launch_url("p1", "e-p1"))
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("Flip can't open in this browser")
+        expect(alert).to_contain_text("Allow cookies for 127.0.0.1")
+        assert page.get_by_role("link", name="Open Flip in a new window").count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

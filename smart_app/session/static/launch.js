@@ -28,7 +28,9 @@
     if (!stored && cookieKept() === false) {
       // Neither binding can work here: the callback would be refused. Say so instead.
       document.querySelector("[data-opening]").hidden = true;
-      document.querySelector("[data-frame-blocked]").hidden = false;
+      // In a frame, a window of its own may keep them; a window that keeps none cannot.
+      var where = window.top === window ? "window" : "frame";
+      document.querySelector('[data-cookies-blocked="' + where + '"]').hidden = false;
       return;
     }
     window.location.replace(authorizeUrl);
