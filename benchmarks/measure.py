@@ -20,12 +20,11 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from benchmarks import chart
 from benchmarks.browser import Browser, FhirMetrics, scrape_fhir_metrics
 from benchmarks.servers import DIRECT_CLIENT_ID, DIRECT_REDIRECT_URI, Deployment
-from launch.capabilities import ServerCapabilities
 from launch.context import LaunchContext
-from launch.gateway import FHIR_JSON, FhirGateway
+from launch.gateway import FHIR_JSON
 from launch.registrations import DEFAULT_SCOPE
 from smart_app.services import EXTENSION_KEY, Services
-from smart_app.visit.reader import VisitReader
+from smart_app.visit.searches import VISIT_SEARCHES, visit_searches
 
 TIMEOUT_S = 60.0
 
@@ -85,18 +84,8 @@ def launch_once(deployment: Deployment) -> Launch:
     return Launch(seconds, fhir, browser, page.url, flip_server)
 
 
-class _FixedToken:
-    """A token source for the gateway a VisitReader requires; it is never called here."""
-
-    def access_token(self) -> str:
-        raise NotImplementedError
-
-    def refresh_after_rejection(self, rejected: str) -> str:
-        raise NotImplementedError
-
-
 def visit_search_urls(deployment: Deployment) -> list[str]:
-    """The relative search URLs Flip puts in its batch, from Flip's own `VisitReader`.
+    """The relative search URLs Flip puts in its batch, from Flip's own `visit_searches`.
 
     Built by Flip's code rather than copied here, so the baseline fetches exactly what Flip
     fetches even when the searches change.
@@ -113,18 +102,13 @@ def visit_search_urls(deployment: Deployment) -> list[str]:
         fhir_context=(),
         granted_scopes=frozenset(DEFAULT_SCOPE.split()),
     )
-    reader = VisitReader(
-        gateway=FhirGateway(deployment.fhir_base, _FixedToken(), http=requests.Session()),
-        context=context,
-        registration=services.launches.client.registrations.find(deployment.fhir_base),
-        capabilities=ServerCapabilities(),
-        drafts=services.drafts,
-        canonical_base=services.settings.canonical_base,
-        window=timedelta(days=services.settings.previsit_window_days),
-        clinic_zone=services.settings.clinic_zone,
+    named = visit_searches(
+        context,
+        services.settings.canonical_base,
+        timedelta(days=services.settings.previsit_window_days),
+        team=[chart.PRACTITIONER],
     )
-    # A private method on purpose: it is the single definition of what a visit reads.
-    return [search.relative_url() for search in reader._searches()]
+    return [named[name].relative_url() for name in VISIT_SEARCHES]
 
 
 @dataclass(frozen=True, slots=True)

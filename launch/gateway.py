@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,6 +60,14 @@ class SearchRequest:
         """The search as a relative URL, for a batch entry."""
         query = urlencode(self.params, safe="|,:")
         return f"{self.resource_type}?{query}" if query else self.resource_type
+
+
+@dataclass(frozen=True, slots=True)
+class _Notes:
+    """What a page must say about its reads: searches refused, and searches cut short."""
+
+    refused: list[SearchRequest]
+    cut_short: list[SearchRequest]
 
 
 class FhirGateway:
@@ -147,15 +155,7 @@ class FhirGateway:
         self, request: SearchRequest, *, max_pages: int
     ) -> tuple[list[dict[str, Any]], bool]:
         """At most `max_pages` pages of a search, and whether they were all it had."""
-        url: str | None = f"{self.base}/{request.relative_url()}"
-        found: list[dict[str, Any]] = []
-        for _ in range(max_pages):
-            if url is None:
-                break
-            bundle = self._call("GET", url, request.resource_type, "search")
-            found.extend(_entries(bundle))
-            url = self._next_link(bundle)
-        return found, url is None
+        return self._pages(f"{self.base}/{request.relative_url()}", request, max_pages)
 
     def batch_search(
         self,
@@ -163,34 +163,42 @@ class FhirGateway:
         *,
         use_batch: bool,
         refused: list[SearchRequest] | None = None,
+        cut_short: list[SearchRequest] | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> list[list[dict[str, Any]]]:
         """Several searches in one round trip (a batch Bundle) or, if not, in parallel.
 
         An optional search the server refuses gives an empty list, and is added to
-        `refused` (when given) so that the page can say what it could not read.
+        `refused` (when given) so that the page can say what it could not read. A search
+        with more than `max_pages` pages stops there, and is added to `cut_short`.
         """
         if not requests_:
             return []
-        noted = [] if refused is None else refused
+        notes = _Notes([] if refused is None else refused, [] if cut_short is None else cut_short)
         if use_batch:
-            return self._batch(requests_, noted)
+            return self._batch(requests_, notes, max_pages)
         with ThreadPoolExecutor(max_workers=min(8, len(requests_))) as pool:
-            return list(pool.map(lambda r: self._search_tolerating_optional(r, noted), requests_))
+            return list(
+                pool.map(lambda r: self._search_tolerating_optional(r, notes, max_pages), requests_)
+            )
 
     def _search_tolerating_optional(
-        self, request: SearchRequest, refused: list[SearchRequest]
+        self, request: SearchRequest, notes: _Notes, max_pages: int
     ) -> list[dict[str, Any]]:
         try:
-            return self.search(request)
+            found, complete = self.search_pages(request, max_pages=max_pages)
         except FhirFatalError as exc:
             if not request.optional or isinstance(exc, FhirUnauthorized):
                 raise
             log.warning("optional %s search refused (HTTP %s)", request.resource_type, exc.status)
-            refused.append(request)
+            notes.refused.append(request)
             return []
+        if not complete:
+            notes.cut_short.append(request)
+        return found
 
     def _batch(
-        self, requests_: Sequence[SearchRequest], refused: list[SearchRequest]
+        self, requests_: Sequence[SearchRequest], notes: _Notes, max_pages: int
     ) -> list[list[dict[str, Any]]]:
         bundle = {
             "resourceType": "Bundle",
@@ -208,26 +216,33 @@ class FhirGateway:
                 if not request.optional or not isinstance(error, FhirFatalError):
                     raise error
                 log.warning("optional %s search refused (%s)", request.resource_type, status)
-                refused.append(request)
+                notes.refused.append(request)
                 results.append([])
                 continue
-            page = _entries(inner)
+            page, complete = _entries(inner), True
             next_url = self._next_link(inner)
             if next_url:  # the rest of a long result, page by page
-                page.extend(self._follow(next_url, request.resource_type))
+                rest, complete = self._pages(next_url, request, max_pages - 1)
+                page.extend(rest)
+            if not complete:
+                notes.cut_short.append(request)
             results.append(page)
         if len(results) != len(requests_):
             raise FhirFatalError("The server's batch response is missing entries.")
         return results
 
-    def _follow(self, url: str, resource_type: str) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, url: str, request: SearchRequest, max_pages: int
+    ) -> tuple[list[dict[str, Any]], bool]:
         next_url: str | None = url
-        for _ in range(MAX_PAGES):
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
             if next_url is None:
-                return
-            bundle = self._call("GET", next_url, resource_type, "search")
-            yield from _entries(bundle)
+                break
+            bundle = self._call("GET", next_url, request.resource_type, "search")
+            found.extend(_entries(bundle))
             next_url = self._next_link(bundle)
+        return found, next_url is None
 
     def _next_link(self, bundle: Mapping[str, Any]) -> str | None:
         for link in bundle.get("link") or []:

@@ -28,7 +28,7 @@ from launch.gateway import FhirGateway, SearchRequest
 from smart_app.core import audit
 from smart_app.core.validation import InvalidRequest
 from smart_app.session.launches import LaunchService, OpenLaunch
-from smart_app.visit.visit import REFUSED_WORDS
+from smart_app.visit.visit import READ_WORDS
 
 PAGE_SIZE = 60
 MAX_DAY_PAGES = 10  # 600 appointments: past that the page says it stopped early
@@ -130,7 +130,7 @@ class TeamPanel:
             choices=choices,
             whose=whose,
             rows=rows,
-            refused=tuple(dict.fromkeys(REFUSED_WORDS[r.resource_type] for r in refused)),
+            refused=tuple(dict.fromkeys(READ_WORDS[r.resource_type] for r in refused)),
             cut_short=cut_short,
             practitioners=practitioners,
             locations=locations,
@@ -205,7 +205,7 @@ class TeamPanel:
         )
         offered = {s.resource_type: r for s, r in zip(lists, results, strict=False)}
         rest = results[len(lists) :]
-        found: dict[str, list[object]] = {k: [] for k in REFUSED_WORDS}
+        found: dict[str, list[object]] = {k: [] for k in READ_WORDS}
         for search, resources in zip(per_chunk, rest, strict=True):
             found[search.resource_type] += resources
         charts = ChartsOfTheDay(

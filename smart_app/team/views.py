@@ -47,11 +47,9 @@ def partnering(patient_id: str) -> str:
         # reads the day's other patients (as far as the EHR's user/ scopes allow).
         raise OtherPatient("This Flip was opened from another patient's chart.")
     reader = service(VisitReaders).for_launch(g.launch)
-    patient, history = reader.partnering_history(patient_id)
     return render_template(
         "visit/partnering.html",
-        patient=patient,
-        history=history,
+        history=reader.partnering_history(patient_id),
         zone=reader.clinic_zone,
         back_url=url_for("team.panel", day=request.values.get("day") or None),
         back_label="Back to the clinic day",

@@ -114,6 +114,7 @@ def visit_json(visit: Visit) -> dict[str, Any]:
         "agenda": [item_json(item) for item in visit.agenda],
         "draft": draft_json(visit.draft),
         "not_readable": list(visit.refused),
+        "cut_short": list(visit.cut_short),
         "skipped": visit.skipped,
     }
 

@@ -32,6 +32,7 @@ class KeptRead:
     results: dict[str, list[dict[str, Any]]]
     refused: tuple[str, ...]  # the resource types the EHR refused to let Flip search
     read_at: datetime
+    cut_short: tuple[str, ...] = ()  # the resource types with more pages than Flip reads
 
 
 class ChartReads:
@@ -40,15 +41,16 @@ class ChartReads:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
 
-    def keep(
-        self,
-        launch_id: str,
-        results: dict[str, list[dict[str, Any]]],
-        refused: tuple[str, ...] = (),
-    ) -> None:
+    def keep(self, launch_id: str, read: KeptRead) -> None:
         """Keep this read as the launch's last one (and drop reads of expired launches)."""
         now = datetime.now(UTC)
-        sealed = self._vault.seal({"results": results, "refused": list(refused)})
+        sealed = self._vault.seal(
+            {
+                "results": read.results,
+                "refused": list(read.refused),
+                "cut_short": list(read.cut_short),
+            }
+        )
         try:
             with db.write_locked_session() as session:
                 session.execute(delete(ChartRead).where(ChartRead.expires_at <= now))
@@ -76,4 +78,6 @@ class ChartReads:
             kept = self._vault.open(sealed)
         except SealBroken:
             return None  # sealed under a key no longer configured: read the chart again
-        return KeptRead(kept["results"], tuple(kept["refused"]), read_at)
+        return KeptRead(
+            kept["results"], tuple(kept["refused"]), read_at, tuple(kept.get("cut_short", ()))
+        )

@@ -13,19 +13,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fhir_mappings import codes
 from fhir_mappings.clinician_items import earlier_plans
 from fhir_mappings.fields import Skips
 from fhir_mappings.patient import (
     EncounterSummary,
-    PatientSummary,
     encounter_to_summary,
     patient_to_summary,
     practitioner_name,
 )
 from fhir_mappings.preference import preference_history
 from fhir_mappings.previsit_form import with_flips_own
-from fhir_mappings.visit_model import PartneringPreference, VisitInputs
+from fhir_mappings.visit_model import VisitInputs
 from fhir_mappings.visit_reading import read_visit
 from launch.capabilities import ServerCapabilities
 from launch.context import LaunchContext
@@ -35,13 +33,16 @@ from launch.registrations import Registration
 from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.visit.agenda import build_agenda
-from smart_app.visit.chart_reads import ChartReads
+from smart_app.visit.chart_reads import ChartReads, KeptRead
 from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
-from smart_app.visit.visit import REFUSED_WORDS, Visit
-
-# The care team's partnering-notes view looks back this far for pre-visit answers.
-HISTORY_WINDOW = timedelta(days=365)
-SEARCH_COUNT = "50"
+from smart_app.visit.searches import (
+    HISTORY_WINDOW,
+    MAX_PAGES,
+    VISIT_SEARCHES,
+    history_searches,
+    visit_searches,
+)
+from smart_app.visit.visit import READ_WORDS, PartneringHistory, Visit
 
 
 def _now() -> datetime:
@@ -105,19 +106,28 @@ class VisitReader:
             if reuse is not None and self.chart_reads is not None and self.launch_id
             else None
         )
-        if kept is not None:
-            found, refused = kept.results, kept.refused
-        else:
+        if kept is None:
             refusals: list[SearchRequest] = []
+            stopped: list[SearchRequest] = []
+            named = visit_searches(
+                self.context, self.canonical_base, self.window, team=_care_team(key, draft)
+            )
             results = self.gateway.batch_search(
-                self._searches(_care_team(key, draft)),
+                [named[name] for name in VISIT_SEARCHES],
                 use_batch=self.capabilities.supports_batch(self.gateway),
                 refused=refusals,
+                cut_short=stopped,
+                max_pages=MAX_PAGES,
             )
-            found = dict(zip(_NAMES, results, strict=True))
-            refused = tuple(dict.fromkeys(r.resource_type for r in refusals))
+            kept = KeptRead(
+                dict(zip(VISIT_SEARCHES, results, strict=True)),
+                refused=_kinds(refusals),
+                read_at=self.clock(),
+                cut_short=_kinds(stopped),
+            )
             if self.chart_reads is not None and self.launch_id:
-                self.chart_reads.keep(self.launch_id, found, refused)
+                self.chart_reads.keep(self.launch_id, kept)
+        found = kept.results
         patient = _first(found["patient"], patient_to_summary)
         if patient is None:
             raise FhirFatalError(
@@ -167,7 +177,8 @@ class VisitReader:
             draft=draft,
             visit_start=visit_start,
             clinic_language=self.clinic_language,
-            refused=tuple(REFUSED_WORDS.get(kind, kind) for kind in refused),
+            refused=_words(kept.refused),
+            cut_short=_words(kept.cut_short),
             skipped=inputs.invalid,
             user_ref=key.user_ref,
             names=_names(found.get("user") or []),
@@ -176,27 +187,16 @@ class VisitReader:
             ),
         )
 
-    def partnering_history(
-        self, patient_id: str | None = None
-    ) -> tuple[PatientSummary, list[PartneringPreference]]:
+    def partnering_history(self, patient_id: str | None = None) -> PartneringHistory:
         """A patient's partnering notes and preferences over time, newest first: the
         launch's patient, or one listed on a clinic-day panel launched from the schedule."""
         patient_id = patient_id or self.context.patient or ""
-        since = (datetime.now(UTC) - HISTORY_WINDOW).date().isoformat()
-        named = self._named_searches(patient_id)
-        searches = [
-            named["patient"],
-            named["related_persons"],
-            SearchRequest(
-                "QuestionnaireResponse",
-                {"patient": patient_id, "authored": f"ge{since}", "_count": SEARCH_COUNT},
-                optional=True,
-            ),
-            named["observations"],
-            named["notes"],
-        ]
+        stopped: list[SearchRequest] = []
         patients, related, responses, observations, notes = self.gateway.batch_search(
-            searches, use_batch=self.capabilities.supports_batch(self.gateway)
+            history_searches(self.context, self.canonical_base, patient_id),
+            use_batch=self.capabilities.supports_batch(self.gateway),
+            cut_short=stopped,
+            max_pages=MAX_PAGES,
         )
         patient = _first(patients, patient_to_summary)
         if patient is None:
@@ -235,63 +235,7 @@ class VisitReader:
             user=self.context.fhir_user_reference or "unknown", patient=patient.id,
             action="read-partnering-notes", resource_ids=[f"Patient/{patient.id}"],
         )  # fmt: skip
-        return patient, history
-
-    def _searches(self, team: Sequence[str] = ()) -> list[SearchRequest]:
-        searches = self._named_searches(team=team)
-        return [searches[name] for name in _NAMES]
-
-    def _named_searches(
-        self, patient_id: str | None = None, *, team: Sequence[str] = ()
-    ) -> dict[str, SearchRequest]:
-        patient = patient_id or self.context.patient or ""
-        since = (datetime.now(UTC) - self.window - timedelta(days=1)).date().isoformat()
-        today = datetime.now(UTC).date()
-        identifier = f"{codes.identifier_system(self.canonical_base)}|"
-        return {
-            "patient": SearchRequest("Patient", {"_id": patient}),
-            # The signed-in clinician and who changed the agenda, so the plan and the page
-            # can name who finished it and who changed each line.
-            "user": SearchRequest("Practitioner", {"_id": ",".join(team) or "none"}, optional=True),
-            "encounter": SearchRequest(
-                "Encounter", {"_id": self.context.encounter or "none", "patient": patient}
-            ),
-            "appointments": SearchRequest(
-                "Appointment",
-                [
-                    ("patient", patient),
-                    ("date", f"ge{(today - timedelta(days=1)).isoformat()}"),
-                    ("date", f"le{(today + timedelta(days=1)).isoformat()}"),
-                ],
-                optional=True,
-            ),
-            "responses": SearchRequest(
-                "QuestionnaireResponse",
-                {"patient": patient, "authored": f"ge{since}", "_count": SEARCH_COUNT},
-                optional=True,
-            ),
-            "related_persons": SearchRequest("RelatedPerson", {"patient": patient}, optional=True),
-            "observations": SearchRequest(
-                "Observation",
-                {"patient": patient, "code": f"{codes.LOINC}|{codes.CARE_EXPERIENCE_PREFERENCE}"},
-                optional=True,
-            ),
-            "notes": SearchRequest(
-                "DocumentReference",
-                {"patient": patient, "identifier": identifier, "_count": SEARCH_COUNT},
-                optional=True,
-            ),
-            "care_plans": SearchRequest(
-                "CarePlan",
-                {"patient": patient, "identifier": identifier, "status": "active"},
-                optional=True,
-            ),
-            "goals": SearchRequest(
-                "Goal",
-                {"patient": patient, "lifecycle-status": "active", "_count": SEARCH_COUNT},
-                optional=True,
-            ),
-        }
+        return PartneringHistory(patient, history, _words(_kinds(stopped)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,20 +275,6 @@ class VisitReaders:
         )
 
 
-_NAMES = (
-    "patient",
-    "user",
-    "encounter",
-    "appointments",
-    "responses",
-    "related_persons",
-    "observations",
-    "notes",
-    "care_plans",
-    "goals",
-)
-
-
 def _visit_start(
     encounter: EncounterSummary | None, appointments: list[dict[str, Any]]
 ) -> datetime:
@@ -373,6 +303,14 @@ def _care_team(key: DraftKey, draft: SavedDraft) -> list[str]:
 def _names(practitioners: list[dict[str, Any]]) -> dict[str, str]:
     named = {f"Practitioner/{p.get('id')}": practitioner_name(p) for p in practitioners}
     return {ref: name for ref, name in named.items() if name}
+
+
+def _kinds(searches: list[SearchRequest]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(search.resource_type for search in searches))
+
+
+def _words(kinds: Sequence[str]) -> tuple[str, ...]:
+    return tuple(READ_WORDS.get(kind, kind) for kind in kinds)
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

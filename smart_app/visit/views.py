@@ -98,11 +98,9 @@ def api_split() -> tuple[Response, int]:
 def partnering() -> str:
     """The patient's partnering notes and preferences over time, newest first."""
     reader = service(VisitReaders).for_launch(g.launch)
-    patient, history = reader.partnering_history()
     return render_template(
         "visit/partnering.html",
-        patient=patient,
-        history=history,
+        history=reader.partnering_history(),
         zone=reader.clinic_zone,
         back_url=url_for("visit.page"),
         back_label="Back to the visit",

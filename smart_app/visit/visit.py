@@ -13,8 +13,9 @@ from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers
 from smart_app.visit.agenda import AgendaItem, more_concerns
 from smart_app.visit.drafts import SavedDraft
 
-# What a page names when the EHR refuses a read, in the care team's words.
-REFUSED_WORDS = {
+# What a page names when the EHR refuses a read, or a read stops early, in the care
+# team's words.
+READ_WORDS = {
     "Appointment": "the day's appointments",
     "Encounter": "the encounter",
     "Patient": "patients' names and ages",
@@ -27,6 +28,16 @@ REFUSED_WORDS = {
     "Practitioner": "the list of practitioners",
     "Location": "the list of locations",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PartneringHistory:
+    """A patient's partnering notes and preferences over time, newest first."""
+
+    patient: PatientSummary
+    preferences: list[PartneringPreference]
+    # What the chart holds more of than Flip reads at once, in words.
+    cut_short: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,8 @@ class Visit:
     clinic_language: str = "en"
     # What the EHR would not let Flip read, in words: never shown as "nothing there".
     refused: tuple[str, ...] = ()
+    # What the chart holds more of than Flip reads at once (searches.MAX_PAGES), in words.
+    cut_short: tuple[str, ...] = ()
     # The signed-in clinician, and the names of the care team who changed the agenda, as
     # the chart gives them ("Practitioner/7" -> "Ari Nguyen").
     user_ref: str | None = None
