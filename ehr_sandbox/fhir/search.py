@@ -1,8 +1,10 @@
 """Search: parse parameters, narrow candidates in SQL, match in Python, sort and page.
 
 See https://hl7.org/fhir/R4/search.html. Candidates are narrowed by resource type, patient
-compartment and id in SQL, so a chart search stays fast in a large store; the remaining
-criteria are evaluated over the JSON of each candidate.
+compartment and id in SQL, and by the text of token and reference values (a resource
+whose JSON lacks the value cannot match), so a chart search stays fast in a large store:
+a conditional create keyed by an identifier reads one candidate, not the whole chart. The
+criteria are then evaluated exactly over the JSON of each candidate.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ehr_sandbox.fhir.errors import FhirError, JsonObject
 from ehr_sandbox.fhir.search_params import SEARCH_PARAMS, SearchParam
@@ -31,6 +34,7 @@ _DATE = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
+_VERBATIM = re.compile(r"[ !#-\[\]-~]+")  # printable ASCII but '"' and '\\'
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
@@ -157,6 +161,9 @@ def run_search(
             query = query.where(ResourceRecord.patient_id.in_(patients))
         if criterion.param.name == "_id":
             query = query.where(ResourceRecord.id.in_(criterion.values))
+        narrowed = _text_narrowing(criterion)
+        if narrowed is not None:
+            query = query.where(narrowed)
     query = query.order_by(ResourceRecord.last_updated, ResourceRecord.id)
     matches = [
         record.content
@@ -180,6 +187,29 @@ def _patient_ids(criterion: Criterion) -> list[str] | None:
             return list(criterion.values)
         if all(v.startswith("Patient/") for v in criterion.values):
             return [v.removeprefix("Patient/") for v in criterion.values]
+    return None
+
+
+def _text_narrowing(criterion: Criterion) -> ColumnElement[bool] | None:
+    """A SQL test that every match passes (its stored JSON holds the wanted text), or None.
+
+    Only a superset: the exact match is still `_matches`. Only for values that JSON
+    writes as they are (printable ASCII without quotes or backslashes), so the stored
+    text holds them verbatim whatever the serializer escapes.
+    """
+    needles = [_needle(criterion, value) for value in criterion.values]
+    if not needles or any(n is None or not _VERBATIM.fullmatch(n) for n in needles):
+        return None
+    text = cast(ResourceRecord.content, String)
+    return or_(*(text.contains(n, autoescape=True) for n in needles if n is not None))
+
+
+def _needle(criterion: Criterion, value: str) -> str | None:
+    if criterion.param.kind == "token" and criterion.modifier is None:
+        system, _, code = value.rpartition("|")
+        return code or system or None
+    if criterion.param.kind == "reference":
+        return f"{criterion.modifier}/{value}" if criterion.modifier else value
     return None
 
 

@@ -20,7 +20,7 @@ from smart_app.services import services
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 
 RUNS = 200
-AMEND_RUNS = 100  # each run writes a plan, then its amendment under fire (200: past the budget)
+AMEND_RUNS = 200  # each run writes a plan, then its amendment under fire
 LATE_MS = int(TIMEOUT_S * 1000) + 200  # longer than Flip waits: a timeout
 
 

@@ -230,3 +230,43 @@ def test_fhir_search_resources_lists_a_days_appointments_for_pages(sandbox: Live
         mine = search_resources(session, "Appointment", [("actor", kid)], patient_id=kid)
     assert [a["id"] for a in found] == list(reversed(today))
     assert len(mine) == 3
+
+
+def test_fhir_search_narrowed_by_text_still_finds_every_exact_match(sandbox: LiveSandbox) -> None:
+    """Token and reference searches are narrowed in SQL by the wanted text; the narrowing
+    never loses a match, whatever the JSON escapes, and never admits a near miss."""
+    base = sandbox.open_fhir_base
+    system = "https://flip.example/id"
+    values = ["careplan/1", "careplan/10", "Careplan/1", 'odd "quoted" \\ value', "niño/ü"]
+    made = {
+        value: create(
+            base,
+            {
+                "resourceType": "Goal",
+                "lifecycleStatus": "active",
+                "description": {"text": "A goal"},
+                "subject": {"reference": "Patient/p-narrow"},
+                "identifier": [{"system": system, "value": value}],
+            },
+        )["id"]
+        for value in values
+    }
+    for value, goal_id in made.items():
+        assert ids(search(base, "Goal", identifier=f"{system}|{value}")) == [goal_id], value
+    assert search(base, "Goal", identifier=f"{system}|")["total"] == len(values)
+    assert search(base, "Goal", identifier="|careplan/1")["total"] == 0  # no system: none
+    both = search(base, "Goal", identifier=f"{system}|careplan/1,{system}|niño/ü")
+    assert set(ids(both)) == {made["careplan/1"], made["niño/ü"]}
+    assert search(base, "Goal", **{"lifecycle-status": "active"})["total"] == len(values)
+    # A reference written as an absolute URL matches a relative search.
+    target = made["careplan/1"]
+    provenance = {
+        "resourceType": "Provenance",
+        "target": [{"reference": f"{base}/Goal/{target}"}],
+        "recorded": "2024-05-01T10:00:00Z",
+        "agent": [{"who": {"reference": "Practitioner/dr1"}}],
+    }
+    written = create(base, provenance)["id"]
+    assert ids(search(base, "Provenance", target=f"Goal/{target}")) == [written]
+    assert ids(search(base, "Provenance", target=target)) == [written]
+    assert search(base, "Provenance", target=f"Goal/{target}0")["total"] == 0
