@@ -225,7 +225,8 @@ def _items(value: object, depth: int) -> Iterator[Resource]:
         yield item
         yield from _items(item.get("item"), depth + 1)
         for answer in dicts(item.get("answer")):
-            yield from _items(answer.get("item"), depth + 1)
+            if "item" in answer:  # rare; a long answer list costs no walk per entry
+                yield from _items(answer["item"], depth + 1)
 
 
 def _strings(answers: list[Resource] | None) -> Iterator[str]:

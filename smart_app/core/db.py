@@ -37,8 +37,11 @@ class Database:
     def init_app(self, app: Flask, url: str) -> None:
         """Create the engine for `url` and remember it on the app."""
         _ensure_sqlite_folder(url)
-        engine = create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        # A pooled network connection may have been dropped by the server: ping it first.
+        # A SQLite file has no server to drop it, so that ping would be a wasted query.
+        engine = create_engine(url, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         app.extensions["flip_db"] = (engine, sessionmaker(engine, expire_on_commit=False))

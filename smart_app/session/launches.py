@@ -62,6 +62,14 @@ class StartedLaunch:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishedLaunch:
+    """A launch the callback completed: its id, and what the EHR said about it."""
+
+    launch_id: str
+    context: LaunchContext
+
+
+@dataclass(frozen=True, slots=True)
 class OpenLaunch:
     """A launch opened for one request."""
 
@@ -128,8 +136,8 @@ class LaunchService:
         *,
         browser_id: str | None,
         binding: str | None,
-    ) -> str:
-        """Complete the callback (single use, bound to its browser); return the launch id."""
+    ) -> FinishedLaunch:
+        """Complete the callback (single use, bound to its browser)."""
         if "error" in params:
             # The EHR refused (consent denied, bad request): say so, whatever the binding.
             self._discard_pending(params.get("state", ""))
@@ -162,7 +170,7 @@ class LaunchService:
                 )
             )
         metrics.count_launch("completed")
-        return launch_id
+        return FinishedLaunch(launch_id, completed.context)
 
     def open(
         self,

@@ -62,11 +62,12 @@ def callback() -> Response:
     if not posted and launches.needs_tab_binding(params, browser_id):
         # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("session/launch_callback.html", params=params))
-    launch_id = launches.finish(params, browser_id=browser_id, binding=binding)
+    finished = launches.finish(params, browser_id=browser_id, binding=binding)
     # By role: a patient or parent lands on the pre-visit form, a clinician on the visit.
-    opened = launches.open(launch_id, browser_id=None, tab_binding=None, require_browser=False)
-    landing = landing_endpoint(opened.context)
-    return redirect(url_for(landing, launch_id=launch_id), code=303)  # type: ignore[return-value]
+    landing = landing_endpoint(finished.context)
+    return redirect(  # type: ignore[return-value]
+        url_for(landing, launch_id=finished.launch_id), code=303
+    )
 
 
 def _remember_browser(response: Response, browser_id: str) -> None:

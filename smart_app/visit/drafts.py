@@ -88,8 +88,9 @@ class DraftStore:
 
     def load(self, key: DraftKey) -> SavedDraft:
         """The visit's shared draft with this user's own reflection, or an empty one."""
-        shared = self._load_row(key.shared)
-        own = self._load_row(key)
+        with db.session() as session:  # both rows in one transaction: one page, one view
+            shared = self._opened(session.scalars(_query(key.shared)).first())
+            own = self._opened(session.scalars(_query(key)).first())
         if shared.version == 0 and own.version > 0:
             # A draft saved before agendas were shared is this user's: it starts the shared one.
             return own
@@ -97,15 +98,17 @@ class DraftStore:
 
     def _load_row(self, key: DraftKey) -> SavedDraft:
         with db.session() as session:
-            row = session.scalars(_query(key)).first()
-            if row is None:
-                return SavedDraft(Draft(), 0, None)
-            try:
-                draft = _from_json(self._vault.open(row.sealed_state))
-            except SealBroken:
-                log.warning("draft %d cannot be opened with the configured keys", row.id)
-                return SavedDraft(Draft(), row.version, row.updated_at, unreadable=True)
-            return SavedDraft(draft, row.version, row.updated_at)
+            return self._opened(session.scalars(_query(key)).first())
+
+    def _opened(self, row: VisitDraft | None) -> SavedDraft:
+        if row is None:
+            return SavedDraft(Draft(), 0, None)
+        try:
+            draft = _from_json(self._vault.open(row.sealed_state))
+        except SealBroken:
+            log.warning("draft %d cannot be opened with the configured keys", row.id)
+            return SavedDraft(Draft(), row.version, row.updated_at, unreadable=True)
+        return SavedDraft(draft, row.version, row.updated_at)
 
     def change(self, key: DraftKey, edit: Callable[[Draft], Draft]) -> SavedDraft:
         """Apply `edit` to the visit's shared draft atomically and save the result."""

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from fhir_mappings.fields import VALIDATED_ENTRIES
 from fhir_mappings.visit_model import Respondent
 from tests.mappings.builders import (
     PATIENT_ID,
@@ -184,3 +185,19 @@ def test_without_the_patient_resource_the_patient_is_named_generically() -> None
 def test_a_naive_visit_start_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         read(visit_start=VISIT_START.replace(tzinfo=None))
+
+
+def test_a_long_answer_is_read_whole_and_checked_as_r4_up_to_its_first_entries() -> None:
+    """5,000 concerns are all read (the page counts them), but only the first
+    `VALIDATED_ENTRIES` of a list are checked as R4: a malformed one past them no longer
+    costs the family their number one concern, and one among them still does."""
+    others = tuple(f"Worry {n}" for n in range(5_000))
+    late = response("qr-late", MOM, 1, concern="Her breathing at night", others=others)
+    late["item"][1]["answer"][VALIDATED_ENTRIES + 10] = {"valueString": ""}  # not valid R4
+    early = response("qr-early", DAD, 1, concern="Sleep", others=others)
+    early["item"][1]["answer"][VALIDATED_ENTRIES - 1] = {"valueString": ""}
+    inputs = read(questionnaire_responses=[late, early], related_persons=FAMILY)
+    (answers,) = inputs.answers
+    assert answers.number_one_concern == "Her breathing at night"
+    assert len(answers.other_concerns) == 4_999  # every concern but the empty one
+    assert inputs.skipped == 1  # the dad's answer, malformed among the entries checked
