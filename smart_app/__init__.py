@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 from flask_babel import Babel
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(origin_label)
     app.add_template_filter(learning_words)
     app.add_template_filter(preview)
+    app.add_template_global(style_nonce)
     app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
     return app
 
@@ -109,7 +111,18 @@ def _security_headers(framing_origins: tuple[str, ...]) -> Callable[[Response], 
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Content-Security-Policy", policy)
+        nonce = g.get("style_nonce")
+        # A page's own <style> (the EHR's styling) carries this response's nonce.
+        styles = f"; style-src 'self' 'nonce-{nonce}'" if nonce else ""
+        response.headers.setdefault("Content-Security-Policy", policy + styles)
         return response
 
     return add
+
+
+def style_nonce() -> str:
+    """The CSP nonce of this response's inline `<style>` (made on first use)."""
+    if "style_nonce" not in g:
+        g.style_nonce = secrets.token_urlsafe(16)
+    nonce: str = g.style_nonce
+    return nonce

@@ -51,7 +51,6 @@ class Services:
     launches: LaunchService
     capabilities: ServerCapabilities
     drafts: DraftStore
-    styles: EhrStyles
     outbox: OutboxService
     readers: VisitReaders
     editor: AgendaEditor
@@ -124,12 +123,11 @@ def build_services(settings: Settings) -> Services:
         launches=launches,
         capabilities=capabilities,
         drafts=drafts,
-        styles=EhrStyles(http),
         outbox=outbox,
         readers=readers,
         editor=AgendaEditor(readers=readers, drafts=drafts),
         closing=closing,
-        page=VisitPage(readers=readers, vault=vault, sections=(closing,)),
+        page=VisitPage(readers=readers, vault=vault, styles=EhrStyles(http), sections=(closing,)),
         previsit_store=previsit_store,
         previsit_outbox=previsit_outbox,
         previsit=PrevisitService(

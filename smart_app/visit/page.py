@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from smart_app.core.vault import Vault
+from smart_app.session.ehr_style import EhrStyles, inline_css
 from smart_app.session.launches import OpenLaunch
 from smart_app.visit.reader import VisitReader, VisitReaders
 from smart_app.visit.visit import Visit
@@ -35,15 +36,23 @@ class VisitPage:
 
     readers: VisitReaders
     vault: Vault
+    styles: EhrStyles
     sections: tuple[PageSection, ...] = ()
 
     def context(self, opened: OpenLaunch) -> dict[str, Any]:
-        """The visit, the page's API secret, and each section's template and context."""
+        """The visit, the page's API secret, the EHR's style, and each section's template
+        and context."""
         reader = self.readers.for_launch(opened)
         visit = reader.load()
+        style_url = opened.context.smart_style_url
         context: dict[str, Any] = {
             "visit": visit,
             "api_token": self.vault.api_token(opened.launch_id),
+            # In the page, not a stylesheet link: a link is one more request that blocks
+            # the first paint of the concern. Only checked values reach it (ehr_style.py).
+            "ehr_css": inline_css(
+                self.styles.css(style_url, opened.context.iss) if style_url else ""
+            ),
             "sections": [section.template for section in self.sections],
         }
         for section in self.sections:

@@ -170,7 +170,6 @@ class VisitReader:
             patient=patient,
             encounter=encounter,
             need_patient_banner=self.context.need_patient_banner,
-            smart_style_url=self.context.smart_style_url,
             answers=inputs.answers,
             preference=inputs.preference,
             agenda=build_agenda(inputs, draft.draft),

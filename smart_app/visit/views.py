@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from smart_app.core.registry import service
 from smart_app.session import handover
 from smart_app.session.binding import LAUNCH_PREFIX, bind_to_launch
-from smart_app.session.ehr_style import EhrStyles
 from smart_app.session.roles import require_clinician_with_patient
 from smart_app.visit import api
 from smart_app.visit.editing import AgendaEditor
@@ -26,9 +25,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/visit",
 )
-bind_to_launch(
-    bp, check_user=require_clinician_with_patient, without_proof=frozenset({"visit.ehr_style"})
-)
+bind_to_launch(bp, check_user=require_clinician_with_patient)
 
 
 # Page routes take POST too: a tab whose frame keeps no cookie posts its binding to see the
@@ -45,14 +42,6 @@ def hand_to_patient() -> BaseResponse:
     """At check-in: this screen becomes the patient's pre-visit form, and only that."""
     handover.hand_over(g.launch.launch_id)
     return redirect(url_for("previsit.form"), 303)
-
-
-@bp.get(f"{LAUNCH_PREFIX}/style.css")
-def ehr_style() -> Response:
-    """The EHR's SMART style as CSS (empty when it has none Flip may use)."""
-    style_url = g.launch.context.smart_style_url
-    css = service(EhrStyles).css(style_url, g.launch.context.iss) if style_url else ""
-    return Response(css, mimetype="text/css")
 
 
 @bp.get(f"{LAUNCH_PREFIX}/api")

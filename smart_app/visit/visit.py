@@ -47,7 +47,6 @@ class Visit:
     patient: PatientSummary
     encounter: EncounterSummary | None
     need_patient_banner: bool
-    smart_style_url: str | None
     answers: tuple[PreVisitAnswers, ...]
     preference: PartneringPreference | None
     agenda: list[AgendaItem]

@@ -156,3 +156,21 @@ def test_a_page_of_another_origin_cannot_frame_flip(page: Page, ehr: Deployment)
         assert framed, "the attacker's page has its frame"
         assert all(f.locator('meta[name="flip-state"]').count() == 0 for f in framed)
         assert all(f.url.startswith("chrome-error:") for f in framed), [f.url for f in framed]
+
+
+@pytest.mark.browser
+def test_the_visit_wears_the_ehrs_style_with_no_request_that_holds_its_first_paint(
+    page: Page, ehr: Deployment
+) -> None:
+    """The EHR's SMART style (sandbox: highlight #0b57a4, radius 4px) is in the page itself,
+    allowed by the page's CSP nonce; every file the page loads is versioned and cacheable."""
+    frame = open_chart(page, ehr, MIA)
+    root = "getComputedStyle(document.documentElement)"
+    assert frame.evaluate(f"() => {root}.getPropertyValue('--accent').trim()") == "#0b57a4"
+    assert frame.evaluate(f"() => {root}.getPropertyValue('--radius').trim()") == "4px"
+    style = frame.evaluate("() => document.querySelector('style[data-ehr-style]').textContent")
+    assert "'Segoe UI'" in style  # quoted font names arrive as written, not as entities
+    loaded: list[str] = frame.evaluate(
+        "() => performance.getEntriesByType('resource').map((entry) => entry.name)"
+    )
+    assert loaded and all("?v=" in url for url in loaded), loaded
