@@ -27,6 +27,7 @@ from smart_app.session import pending, rate_limits
 from smart_app.session import views as session_views
 from smart_app.team import cds_views
 from smart_app.team import views as team_views
+from smart_app.visit import chart_reads
 from smart_app.visit import views as visit_views
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     rate_limits.init_app(
         app, limit=settings.launch_rate_limit, storage_uri=settings.rate_limit_storage_uri
     )
-    _purge_pending_launches(app)
+    _purge_expired(app)
     app.add_template_filter(ago)
     app.add_template_filter(origin_label)
     app.add_template_filter(learning_words)
@@ -87,14 +88,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _purge_pending_launches(app: Flask) -> None:
-    # On start, so launches abandoned before a restart do not pile up; the worker's passes
-    # keep doing it while Flip runs (smart_app/closing/worker.py).
+def _purge_expired(app: Flask) -> None:
+    # On start, so launches abandoned before a restart (and their chart reads) do not pile
+    # up; the worker's passes keep doing it while Flip runs (smart_app/closing/worker.py).
     with app.app_context():
         try:
             pending.purge_expired()
+            chart_reads.purge_expired()
         except SQLAlchemyError as error:  # no tables yet: `flip db upgrade` has not run
-            log.warning("pending launches not purged on start (%s)", type(error).__name__)
+            log.warning("expired launches not purged on start (%s)", type(error).__name__)
 
 
 def _security_headers(framing_origins: tuple[str, ...]) -> Callable[[Response], Response]:

@@ -11,10 +11,12 @@ from flask import Flask
 
 from smart_app.closing.outbox import OutboxService
 from smart_app.session import pending
+from smart_app.visit import chart_reads
 
 log = logging.getLogger(__name__)
 
-# How often a pass also deletes expired pending launches (smart_app/session/pending.py).
+# How often a pass also deletes expired pending launches (smart_app/session/pending.py)
+# and the chart reads of expired launches (smart_app/visit/chart_reads.py).
 PURGE_EVERY_S = 60.0
 
 
@@ -57,7 +59,7 @@ class OutboxWorker:
                 with self._app.app_context():
                     count = self._service.process_due()
                     count += sum(process_due() for process_due in self._also)
-                    self._purge_pending_launches()
+                    self._purge_expired()
                 if count:
                     log.info("outbox: %d row(s) attempted", count)
             except Exception as error:  # the worker must outlive a bad pass
@@ -66,9 +68,12 @@ class OutboxWorker:
                 return
             self._service.wake.wait(self._poll_s)
 
-    def _purge_pending_launches(self) -> None:
+    def _purge_expired(self) -> None:
         if time.monotonic() - self._purged_at >= PURGE_EVERY_S:
             self._purged_at = time.monotonic()
             purged = pending.purge_expired()
             if purged:
                 log.info("purged %d expired pending launch(es)", purged)
+            purged = chart_reads.purge_expired()
+            if purged:
+                log.info("purged %d chart read(s) of expired launches", purged)

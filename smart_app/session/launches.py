@@ -24,7 +24,7 @@ from launch import metrics
 from launch.context import LaunchContext, TokenSet
 from launch.errors import LaunchError, StateMismatch, TokenExchangeFailed
 from launch.fhir_errors import FhirUnauthorized
-from launch.flow import PENDING_LIFETIME_S, PendingAuthorization, SmartClient
+from launch.flow import PendingAuthorization, SmartClient
 from launch.gateway import FhirGateway
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession, PendingLaunch
@@ -207,12 +207,9 @@ class LaunchService:
         self, state: str, *, browser_id: str | None, binding: str | None
     ) -> tuple[PendingAuthorization, bool]:
         """The pending authorization (used once), and whether the cookie proved the browser."""
+        # Expired rows are purged on start and by the worker (pending.py), off this path;
+        # one too old is refused by the launch client (PENDING_LIFETIME_S).
         with db.session() as session:
-            session.execute(
-                delete(PendingLaunch).where(
-                    PendingLaunch.created_at < _now() - timedelta(seconds=PENDING_LIFETIME_S * 6)
-                )
-            )
             row = session.get(PendingLaunch, digest(state)) if state else None
             if row is None:
                 metrics.count_launch("state_unknown")

@@ -35,6 +35,18 @@ class KeptRead:
     cut_short: tuple[str, ...] = ()  # the resource types with more pages than Flip reads
 
 
+def purge_expired(*, now: datetime | None = None) -> int:
+    """Delete the reads of expired launches (sealed PHI they no longer need); how many.
+
+    On Flip's start and by the write-back worker's passes, off the page's path.
+    """
+    with db.session() as session:
+        found = session.execute(
+            delete(ChartRead).where(ChartRead.expires_at <= (now or datetime.now(UTC)))
+        )
+        return int(getattr(found, "rowcount", 0) or 0)
+
+
 class ChartReads:
     """Keeps and finds each launch's last chart read."""
 
@@ -42,7 +54,7 @@ class ChartReads:
         self._vault = vault
 
     def keep(self, launch_id: str, read: KeptRead) -> None:
-        """Keep this read as the launch's last one (and drop reads of expired launches)."""
+        """Keep this read as the launch's last one."""
         now = datetime.now(UTC)
         sealed = self._vault.seal(
             {
@@ -53,7 +65,6 @@ class ChartReads:
         )
         try:
             with db.write_locked_session() as session:
-                session.execute(delete(ChartRead).where(ChartRead.expires_at <= now))
                 row = session.get(ChartRead, digest(launch_id), with_for_update=True)
                 if row is None:
                     row = ChartRead(launch_hash=digest(launch_id))

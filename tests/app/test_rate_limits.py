@@ -1,4 +1,5 @@
-"""The doors open before sign-in: rate-limited per address; what they store expires."""
+"""The doors open before sign-in: rate-limited per address; what they store expires, and
+so do the chart reads of expired launches."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from smart_app.closing.worker import OutboxWorker
 from smart_app.core.config import ConfigurationError, load_settings
 from smart_app.core.db import db
 from smart_app.core.migrate import upgrade
-from smart_app.core.models import PendingLaunch
+from smart_app.core.models import ChartRead, PendingLaunch
 from smart_app.services import services
 from smart_app.session.pending import PURGE_AFTER, purge_expired
 from tests.app.conftest import MakeApp
@@ -84,7 +85,7 @@ def stored_states() -> list[str]:
         return [s.rstrip("0") for s in session.scalars(select(PendingLaunch.state_hash))]
 
 
-def store(*rows: PendingLaunch) -> None:
+def store(*rows: PendingLaunch | ChartRead) -> None:
     with db.session() as session:
         session.add_all(rows)
 
@@ -119,3 +120,32 @@ def test_the_worker_purges_expired_pending_launches_as_it_runs(
         store(pending("old", PURGE_AFTER + timedelta(minutes=1)), pending("new", timedelta()))
         OutboxWorker(app, services().outbox, poll_s=0.01).run(once=True)
         assert stored_states() == ["new"]
+
+
+def chart_read(launch: str, expires_in: timedelta) -> ChartRead:
+    """A launch's kept chart read that expires `expires_in` from now (negative: expired)."""
+    sealed = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+    return ChartRead(
+        launch_hash=launch.ljust(64, "0"), sealed_results=sealed, read_at=NOW,
+        expires_at=NOW + expires_in,
+    )  # fmt: skip
+
+
+def kept_reads() -> list[str]:
+    with db.session() as session:
+        return [h.rstrip("0") for h in session.scalars(select(ChartRead.launch_hash))]
+
+
+def test_chart_reads_of_expired_launches_are_purged_on_start_and_by_the_worker(
+    make_app: MakeApp, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(database_url)
+    with make_app(database_url=database_url).app_context():
+        store(chart_read("gone", -timedelta(minutes=1)), chart_read("live", timedelta(hours=1)))
+    app = make_app(database_url=database_url)  # a restart
+    monkeypatch.setattr(worker_module, "PURGE_EVERY_S", 0.0)
+    with app.app_context():
+        assert kept_reads() == ["live"]
+        store(chart_read("later", -timedelta(seconds=1)))
+        OutboxWorker(app, services().outbox, poll_s=0.01).run(once=True)
+        assert kept_reads() == ["live"]
