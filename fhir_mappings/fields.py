@@ -87,12 +87,13 @@ def text(value: object) -> str | None:
     return None
 
 
-def dicts(value: object) -> Iterator[Resource]:
+def dicts(value: object) -> list[Resource]:
     """The JSON objects in a FHIR list (or a single object), skipping anything else."""
     if isinstance(value, dict):
-        yield value
-    elif isinstance(value, list):
-        yield from (v for v in value if isinstance(v, dict))
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    return []
 
 
 def reference(value: object) -> str | None:
