@@ -1,4 +1,5 @@
-"""One patient's pre-visit answers at a glance: the clinic-day panel's row and the CDS card.
+"""One patient's pre-visit answers at a glance: the clinic-day panel's row, the CDS card,
+and the languages the visit page lists.
 
 Pure: it takes the answers `fhir_mappings.previsit.read_answers` kept (latest per author,
 newest first) and says who answered and when, the number one concern in their own words,
@@ -7,6 +8,7 @@ whether it is for the care team only, how they like to partner, and their langua
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,15 +86,20 @@ def summarize(answers: tuple[PreVisitAnswers, ...], clinic_language: str) -> Pre
             else style_words(styled.partnering_style)
         ),
         learning=None if learning is None else learning_words(learning.learning_preferences),
-        languages=tuple(
-            Language(
-                a.author_display,
-                LANGUAGES.get(a.language, a.language),
-                not same_language(a.language, clinic_language),
-            )
-            for a in answers
-            if a.language
-        ),
+        languages=languages(answers, clinic_language),
+    )
+
+
+def languages(answers: Iterable[PreVisitAnswers], clinic_language: str) -> tuple[Language, ...]:
+    """Who chose which language, in its own name, and whether it needs an interpreter."""
+    return tuple(
+        Language(
+            a.author_display,
+            LANGUAGES.get(a.language, a.language),
+            not same_language(a.language, clinic_language),
+        )
+        for a in answers
+        if a.language
     )
 
 

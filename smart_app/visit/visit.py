@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from fhir_mappings.patient import EncounterSummary, PatientSummary
-from fhir_mappings.previsit_summary import same_language
-from fhir_mappings.questionnaire import LANGUAGES
+from fhir_mappings.previsit_summary import Language, languages
 from fhir_mappings.visit_model import PartneringPreference, PreVisitAnswers
 from smart_app.visit.agenda import AgendaItem, more_concerns
 from smart_app.visit.drafts import SavedDraft
@@ -77,17 +76,9 @@ class Visit:
         return tuple(a for a in self.no_current_concern if a.is_family)
 
     @property
-    def languages(self) -> list[tuple[str, str, bool]]:
+    def languages(self) -> tuple[Language, ...]:
         """Who chose which language, in its own name, and whether it needs an interpreter."""
-        return [
-            (
-                a.author_display,
-                LANGUAGES.get(a.language, a.language),
-                not same_language(a.language, self.clinic_language),
-            )
-            for a in self.answers
-            if a.language
-        ]
+        return languages(self.answers, self.clinic_language)
 
     @property
     def user_name(self) -> str | None:
