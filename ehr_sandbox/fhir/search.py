@@ -198,10 +198,11 @@ def _text_narrowing(criterion: Criterion) -> ColumnElement[bool] | None:
     text holds them verbatim whatever the serializer escapes.
     """
     needles = [_needle(criterion, value) for value in criterion.values]
-    if not needles or any(n is None or not _VERBATIM.fullmatch(n) for n in needles):
-        return None
+    verbatim = [n for n in needles if n is not None and _VERBATIM.fullmatch(n)]
+    if not needles or len(verbatim) < len(needles):
+        return None  # one value the text cannot find: every candidate stays
     text = cast(ResourceRecord.content, String)
-    return or_(*(text.contains(n, autoescape=True) for n in needles if n is not None))
+    return or_(*(text.contains(n, autoescape=True) for n in verbatim))
 
 
 def _needle(criterion: Criterion, value: str) -> str | None:

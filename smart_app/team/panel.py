@@ -28,7 +28,8 @@ from launch.gateway import FhirGateway, SearchRequest
 from smart_app.core import audit
 from smart_app.core.validation import InvalidRequest
 from smart_app.session.launches import LaunchService, OpenLaunch
-from smart_app.visit.visit import READ_WORDS
+from smart_app.visit.searches import MAX_PAGES
+from smart_app.visit.visit import READ_WORDS, read_words
 
 PAGE_SIZE = 60
 MAX_DAY_PAGES = 10  # 600 appointments: past that the page says it stopped early
@@ -63,6 +64,8 @@ class ClinicDay:
     rows: list[DayRow]
     refused: tuple[str, ...]  # what the EHR would not let Flip read, in words
     cut_short: bool  # more appointments than Flip reads in one day
+    # What the day's charts hold more of than Flip reads at once (searches.MAX_PAGES), in words.
+    charts_cut_short: tuple[str, ...]
     practitioners: list[tuple[str, str]]  # (reference, name)
     locations: list[tuple[str, str]]
 
@@ -115,7 +118,10 @@ class TeamPanel:
         skips = Skips()
         booked = bookings(list(appointments), self.clinic_zone, skips)
         patient_ids = list(dict.fromkeys(b.patient_id for b in booked))
-        charts, practitioners, locations = self._charts(gateway, patient_ids, chosen.day, refused)
+        stopped: list[SearchRequest] = []
+        charts, practitioners, locations = self._charts(
+            gateway, patient_ids, chosen.day, refused, stopped
+        )
         rows = day_rows(
             booked,
             charts,
@@ -130,8 +136,9 @@ class TeamPanel:
             choices=choices,
             whose=whose,
             rows=rows,
-            refused=tuple(dict.fromkeys(READ_WORDS[r.resource_type] for r in refused)),
+            refused=read_words(r.resource_type for r in refused),
             cut_short=cut_short,
+            charts_cut_short=read_words(s.resource_type for s in stopped),
             practitioners=practitioners,
             locations=locations,
         )
@@ -166,6 +173,7 @@ class TeamPanel:
         patient_ids: Sequence[str],
         day: date,
         refused: list[SearchRequest],
+        cut_short: list[SearchRequest],
     ) -> tuple[ChartsOfTheDay, list[tuple[str, str]], list[tuple[str, str]]]:
         since = (day - self.reading.window - timedelta(days=1)).isoformat()
         identifier = f"{codes.identifier_system(self.reading.base)}|"
@@ -202,6 +210,8 @@ class TeamPanel:
             [*lists, *per_chunk],
             use_batch=self.capabilities.supports_batch(gateway),
             refused=refused,
+            cut_short=cut_short,
+            max_pages=MAX_PAGES,
         )
         offered = {s.resource_type: r for s, r in zip(lists, results, strict=False)}
         rest = results[len(lists) :]

@@ -7,7 +7,7 @@ the visit model, and the flip orders it with the clinician's draft.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from smart_app.visit.searches import (
     history_searches,
     visit_searches,
 )
-from smart_app.visit.visit import READ_WORDS, PartneringHistory, Visit
+from smart_app.visit.visit import PartneringHistory, Visit, read_words
 
 
 def _now() -> datetime:
@@ -176,8 +176,8 @@ class VisitReader:
             draft=draft,
             visit_start=visit_start,
             clinic_language=self.clinic_language,
-            refused=_words(kept.refused),
-            cut_short=_words(kept.cut_short),
+            refused=read_words(kept.refused),
+            cut_short=read_words(kept.cut_short),
             skipped=inputs.invalid,
             user_ref=key.user_ref,
             names=_names(found.get("user") or []),
@@ -234,7 +234,7 @@ class VisitReader:
             user=self.context.fhir_user_reference or "unknown", patient=patient.id,
             action="read-partnering-notes", resource_ids=[f"Patient/{patient.id}"],
         )  # fmt: skip
-        return PartneringHistory(patient, history, _words(_kinds(stopped)))
+        return PartneringHistory(patient, history, read_words(_kinds(stopped)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +306,6 @@ def _names(practitioners: list[dict[str, Any]]) -> dict[str, str]:
 
 def _kinds(searches: list[SearchRequest]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(search.resource_type for search in searches))
-
-
-def _words(kinds: Sequence[str]) -> tuple[str, ...]:
-    return tuple(READ_WORDS.get(kind, kind) for kind in kinds)
 
 
 def _first(resources: list[dict[str, Any]], mapping: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +27,11 @@ READ_WORDS = {
     "Practitioner": "the list of practitioners",
     "Location": "the list of locations",
 }
+
+
+def read_words(kinds: Iterable[str]) -> tuple[str, ...]:
+    """The care team's words for these resource types (refused or cut short), each once."""
+    return tuple(dict.fromkeys(READ_WORDS.get(kind, kind) for kind in kinds))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ schedule (no patient) sees the day's appointments and what each family said."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from launch.registrations import DEFAULT_SCOPE
 from smart_app.team.panel import PAGE_SIZE
 from tests.e2e.conftest import family_chart, previsit
 from tests.e2e.deployment import Browser, Deployment, deploy
+from tests.e2e.test_long_charts import MORE_THAN_READ, goal, seed_all
 from tests.support.databases import sqlite_url
 
 TEEN_SECRET = "I vape sometimes and do not want mom to know"
@@ -173,3 +175,18 @@ def test_refused_reads_are_named_and_the_rest_still_shows(tmp_path: Path) -> Non
         assert refusal is not None
         assert "pre-visit answers" in refusal.group(1) and "family members" in refusal.group(1)
         assert "Lacrosse" not in page.text
+
+
+def test_a_chart_with_more_than_flip_reads_at_once_is_named_on_the_panel(
+    tmp_path: Path,
+) -> None:
+    with sqlite_url(tmp_path) as url, deploy(url, tmp_path) as ehr:
+        book(ehr, "a-maya", "p1", TODAY)
+        _, page = open_panel(ehr)
+        assert "data-charts-cut-short" not in page.text
+        seed_all(ehr, [goal(f"g-{n}") for n in range(MORE_THAN_READ)])
+        _, page = open_panel(ehr)
+        notice = re.search(r"<p[^>]*data-charts-cut-short>(.*?)</p>", page.text, re.S)
+        assert notice is not None
+        assert "Flip reads at once of: last plans' goals." in html.unescape(notice.group(1))
+        assert "Maya Jones" in rows(page)[0]  # the row is still listed

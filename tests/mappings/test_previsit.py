@@ -201,3 +201,27 @@ def test_a_long_answer_is_read_whole_and_checked_as_r4_up_to_its_first_entries()
     assert answers.number_one_concern == "Her breathing at night"
     assert len(answers.other_concerns) == 4_999  # every concern but the empty one
     assert inputs.skipped == 1  # the dad's answer, malformed among the entries checked
+
+
+def test_questions_nested_under_groups_and_answers_are_read() -> None:
+    """Sites nest questions: under a group item, and under an answer (an enableWhen-style
+    follow-up); both are read as if they stood at the top."""
+    nested = [
+        {
+            "linkId": "about-you",
+            "item": [{"linkId": "number-one-concern", "answer": [{"valueString": "Sleep"}]}],
+        },
+        {
+            "linkId": "anything-else",
+            "answer": [
+                {
+                    "valueBoolean": True,
+                    "item": [{"linkId": "other-concerns", "answer": [{"valueString": "Camp"}]}],
+                }
+            ],
+        },
+    ]
+    inputs = read(questionnaire_responses=[response("qr-1", TEEN, 1, items=nested)])
+    (answers,) = inputs.answers
+    assert answers.number_one_concern == "Sleep"
+    assert answers.other_concerns == ("Camp",)
