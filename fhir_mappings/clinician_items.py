@@ -26,6 +26,7 @@ from fhir_mappings.fields import (
     instant,
     note_words,
     reference,
+    replaced_ones,
     text,
     valid_resource,
 )
@@ -59,6 +60,8 @@ def last_plan(
             skips.skip(log, "CarePlan", "subject is not the patient")
         elif plan.get("status") == "active":
             plans.append(plan)
+    replaced = replaced_ones(plans)
+    plans = [p for p in plans if f"CarePlan/{p['id']}" not in replaced]
     if not plans:
         return None
     return max(plans, key=lambda p: (_plan_date(p, zone), str(p["id"])))
@@ -75,17 +78,22 @@ def plan_note_items(
     written as a note (no CarePlan create): items for later, deferred items with their
     reason, and goals; never this visit's own note. And when that note was written."""
     system = codes.identifier_system(base)
-    found = []
-    for note in notes:
-        if not isinstance(note, dict) or note.get("status") != "current":
-            continue
-        if not has_identifier(note, system, codes.PLAN_NOTE_PREFIX):
-            continue
-        own = f"{codes.PLAN_NOTE_PREFIX}{own_plan_id}"
-        if own_plan_id and has_identifier(note, system, own):
-            continue
-        if reference(note.get("subject")) == patient_ref and (words := note_words(note)):
-            found.append((instant(note.get("date"), zone), str(note.get("id")), words))
+    own = f"{codes.PLAN_NOTE_PREFIX}{own_plan_id}"
+    mine = [
+        note
+        for note in notes
+        if isinstance(note, dict)
+        and note.get("status") == "current"
+        and has_identifier(note, system, codes.PLAN_NOTE_PREFIX)
+        and not (own_plan_id and has_identifier(note, system, own))
+        and reference(note.get("subject")) == patient_ref
+    ]
+    replaced = replaced_ones(mine)
+    found = [
+        (instant(note.get("date"), zone), str(note.get("id")), words)
+        for note in mine
+        if f"DocumentReference/{note.get('id')}" not in replaced and (words := note_words(note))
+    ]
     if not found:
         return [], None
     when, note_id, words = max(found, key=lambda f: (f[0].timestamp() if f[0] else 0, f[1]))

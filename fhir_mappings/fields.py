@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
@@ -107,6 +107,23 @@ def reference(value: object) -> str | None:
     if len(parts) < 2 or not parts[-1] or not parts[-2]:
         return None
     return f"{parts[-2]}/{parts[-1]}"
+
+
+def replaced_ones(resources: Iterable[object]) -> set[str]:
+    """`Type/id` of each resource another one replaces (`CarePlan.replaces`,
+    `DocumentReference.relatesTo` `replaces`). Where the server would not retire an amended
+    plan or note, both versions stand, often dated the same second: the replaced one is
+    history, never the current word."""
+    found: set[str | None] = set()
+    for resource in resources:
+        if isinstance(resource, dict):
+            found.update(reference(r) for r in dicts(resource.get("replaces")))
+            found.update(
+                reference(r.get("target"))
+                for r in dicts(resource.get("relatesTo"))
+                if r.get("code") == "replaces"
+            )
+    return {r for r in found if r is not None}
 
 
 def codings(concept: object) -> Iterator[Resource]:

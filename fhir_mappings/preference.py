@@ -28,6 +28,7 @@ from fhir_mappings.fields import (
     instant,
     note_words,
     reference,
+    replaced_ones,
     text,
     valid_resource,
 )
@@ -50,13 +51,20 @@ def preference_history(
     base: str,
     skips: Skips,
 ) -> list[PartneringPreference]:
-    """Every partnering preference and note found, newest first (for the care team)."""
+    """Every partnering preference and note found, newest first (for the care team); never
+    a note an amended one replaces."""
+    replaced = replaced_ones(document_references)
+    notes = [
+        d
+        for d in document_references
+        if not isinstance(d, dict) or f"DocumentReference/{d.get('id')}" not in replaced
+    ]
     candidates = [
         c
         for c in (
             answers_to_preference(answers),
             *(observation_to_preference(o, patient_ref, zone, skips) for o in observations),
-            *(note_to_preference(d, patient_ref, zone, base, skips) for d in document_references),
+            *(note_to_preference(d, patient_ref, zone, base, skips) for d in notes),
         )
         if c is not None
     ]

@@ -3,6 +3,7 @@ Plan of care note where the EHR takes no CarePlan (Epic, Oracle Health)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -110,3 +111,34 @@ def test_a_goal_agreed_at_every_visit_comes_back_once() -> None:
     assert [(i.text, i.origin) for i in visit.clinician_items] == [
         ("Play the whole lacrosse season", "last-plan-goal")
     ]
+
+
+def amended(options: WriteOptions, kind: str) -> list[dict[str, Any]]:
+    """The first version and its amendment, both still current or active (the server would
+    not retire the old one), finished the same second. The old one's id sorts last."""
+    plan = agreed_plan()
+    assert plan.partnering_note is not None
+    edited = replace(plan.items[1], text="Ask about insurance after 26, in writing")
+    note = replace(plan.partnering_note, text="Maya leads; mom joins for medication changes.")
+    first = stored(options)[kind]
+    second = stored(options, items=(plan.items[0], edited), partnering_note=note)[kind]
+    for resource in first:
+        resource["id"] = f"z-{resource['id']}"
+    for resource in second:
+        (old_id,) = [r["id"] for r in first if r.get("type") == resource.get("type")]
+        old = f"{kind}/{old_id}"
+        if kind == "CarePlan":
+            resource["replaces"] = [{"reference": old}]
+        else:
+            resource["relatesTo"] = [{"code": "replaces", "target": {"reference": old}}]
+    return first + second
+
+
+def test_an_amended_plan_feeds_forward_its_edit_even_when_the_old_version_stays() -> None:
+    as_notes = read(document_references=amended(AS_A_NOTE, "DocumentReference"))
+    for visit in (read(care_plans=amended(CAREPLAN, "CarePlan")), as_notes):
+        later = [i.text for i in visit.clinician_items if i.origin == "last-plan-activity"]
+        assert later == ["Ask about insurance after 26, in writing"]
+    # The partnering note too: the amended one is the preference, whatever the ids' order.
+    assert as_notes.preference is not None
+    assert as_notes.preference.text == "Maya leads; mom joins for medication changes."
