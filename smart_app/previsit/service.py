@@ -163,11 +163,10 @@ class PrevisitService:
             launch_hash=opened.tokens.id_hash,
             granted_scopes=opened.context.granted_scopes,
         )
-        # The first attempt now, so the person usually hears "sent" at once; if the EHR is
-        # slow or down, the worker retries with backoff and the page says "saved".
+        # The first attempt now (the worker waits for it: store.FIRST_ATTEMPT_HOLD), so the
+        # person hears "sent" at once, or "saved" while the worker retries with backoff.
         if not self.outbox.process(key):
-            # The worker holds the row (it took it first): wait briefly for its attempt.
-            self.outbox.wake.set()
+            # Another tab's send of the same row holds it: wait briefly for its attempt.
             self._settle(owner)
         after: StoredResponse | None = self.store.find(owner)
         delivery = after.state if after else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,10 @@ from smart_app.core.vault import SealBroken, Vault
 log = logging.getLogger(__name__)
 
 SENT, KEPT, REFUSED = "sent", "kept", "refused"
+# The request that sends the answers makes their first attempt itself, right after the
+# commit; the worker leaves the row alone this long, so it never races that attempt (and
+# the page always tells the outcome of the first). If the request dies, the worker sends.
+FIRST_ATTEMPT_HOLD = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ class PrevisitStore:
             "sealed_response": self._vault.seal(response),
             "state": PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": now + FIRST_ATTEMPT_HOLD,
             "last_error": None,
             # A worker mid-attempt on the old answers loses its lease: it changes nothing
             # more, and the next attempt sends these (core/leases.py).

@@ -12,8 +12,12 @@ from typing import Any
 import requests
 from sqlalchemy import update
 
+from fhir_mappings.previsit_form import FormAnswers
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
+from smart_app.core.registry import service
+from smart_app.previsit.outbox import PrevisitOutbox
+from smart_app.previsit.store import Owner, PrevisitStore
 from tests.e2e.conftest import family_chart, launch, teen_with_a_visit_tomorrow
 from tests.e2e.deployment import Browser, Deployment
 from tests.e2e.test_plan import close_agenda, flip_resources, wait_written
@@ -196,6 +200,29 @@ def test_a_slow_ehr_is_told_as_saved_then_sent_once(no_answers_yet: Deployment) 
     )
     assert "Sent to your care team" in page.text
     assert len(responses(no_answers_yet)) == 1
+
+
+def test_the_worker_leaves_new_answers_to_the_request_that_sends_them(
+    no_answers_yet: Deployment,
+) -> None:
+    # The page tells the first attempt's outcome ("saved" above): if the worker could take
+    # the row between its commit and that attempt, it might retry past the 503s first, and
+    # the page would not know what happened to the answers.
+    owner = Owner(iss="https://ehr.example", patient="p1", author="RelatedPerson/x", visit_key="v")
+    with no_answers_yet.flip.app_context():
+        store, outbox = service(PrevisitStore), service(PrevisitOutbox)
+        key = store.new_key()
+        store.submit(
+            owner,
+            key,
+            FormAnswers(number_one_concern="Her weight gain this winter"),
+            {"resourceType": "QuestionnaireResponse"},
+            launch_hash="no-launch",
+            granted_scopes=frozenset(),
+        )
+        assert outbox.process_due() == 0
+        found = store.find(owner)
+    assert found is not None and found.state == "pending"
 
 
 def test_the_patients_no_current_concern_heads_the_visit_above_the_parents_concern(
