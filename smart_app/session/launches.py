@@ -114,38 +114,33 @@ class LaunchService:
             opened.context.iss, opened.tokens, http=self.client.http, read_http=self.read_http
         )
 
-    def needs_tab_binding(self, params: dict[str, str], browser_id: str | None) -> bool:
-        """Whether a callback must first ask the tab for its binding: no cookie matched."""
-        return "error" not in params and not self.browser_matches(
-            params.get("state", ""), browser_id
-        )
-
-    def browser_matches(self, state: str, browser_id: str | None) -> bool:
-        """True when the callback comes with the cookie of the browser that started it."""
-        with db.session() as session:
-            pending = session.get(PendingLaunch, digest(state))
-            return (
-                pending is not None
-                and browser_id is not None
-                and pending.browser_hash == digest(browser_id)
-            )
-
     def finish(
         self,
         params: dict[str, str],
         *,
         browser_id: str | None,
         binding: str | None,
-    ) -> FinishedLaunch:
-        """Complete the callback (single use, bound to its browser)."""
+        tab_may_prove: bool = False,
+    ) -> FinishedLaunch | None:
+        """Complete the callback (single use, bound to its browser).
+
+        None, with the launch still pending, when the cookie does not prove the browser and
+        `tab_may_prove`: the tab is to post the binding it keeps (session/views.py).
+        """
         if "error" in params:
             # The EHR refused (consent denied, bad request): say so, whatever the binding.
             self._discard_pending(params.get("state", ""))
             metrics.count_refused_launch(params["error"])
             self.client.complete(None, params)
-        pending, by_cookie = self._take_pending(
-            params.get("state", ""), browser_id=browser_id, binding=binding
+        taken = self._take_pending(
+            params.get("state", ""),
+            browser_id=browser_id,
+            binding=binding,
+            tab_may_prove=tab_may_prove,
         )
+        if taken is None:
+            return None
+        pending, by_cookie = taken
         try:
             completed = self.client.complete(pending, params)
         except LaunchError as exc:
@@ -195,8 +190,8 @@ class LaunchService:
             if require_browser and not proven:
                 raise LaunchNotProven("neither the browser's cookie nor its tab's binding")
             context = _context_from_json(self.vault.open(row.sealed_context))
-            handover, answerer = row.handover, row.answerer
-        tokens = StoredTokens(self, launch_id, context.iss)
+            handover, answerer, sealed_tokens = row.handover, row.answerer, row.sealed_tokens
+        tokens = StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
         return OpenLaunch(launch_id, context, tokens, handover, answerer)
 
     def _discard_pending(self, state: str) -> None:
@@ -204,9 +199,10 @@ class LaunchService:
             session.execute(delete(PendingLaunch).where(PendingLaunch.state_hash == digest(state)))
 
     def _take_pending(
-        self, state: str, *, browser_id: str | None, binding: str | None
-    ) -> tuple[PendingAuthorization, bool]:
-        """The pending authorization (used once), and whether the cookie proved the browser."""
+        self, state: str, *, browser_id: str | None, binding: str | None, tab_may_prove: bool
+    ) -> tuple[PendingAuthorization, bool] | None:
+        """The pending authorization (used once), and whether the cookie proved the browser;
+        None, and still pending, when only the tab could prove it."""
         # Expired rows are purged on start and by the worker (pending.py), off this path;
         # one too old is refused by the launch client (PENDING_LIFETIME_S).
         with db.session() as session:
@@ -216,6 +212,8 @@ class LaunchService:
                 raise StateMismatch("unknown or already used state")
             by_cookie = _proves(row.browser_hash, browser_id)
             if not (by_cookie or _proves(row.binding_hash, binding)):
+                if tab_may_prove:
+                    return None
                 metrics.count_launch("state_other_browser")
                 raise StateMismatch("state presented by another browser")
             session.delete(row)  # single use
@@ -238,12 +236,21 @@ class StoredTokens:
     """A launch's tokens in the database: refreshed before expiry, and once after a 401."""
 
     def __init__(
-        self, service: LaunchService, launch_id: str | None, iss: str, *, id_hash: str = ""
+        self,
+        service: LaunchService,
+        launch_id: str | None,
+        iss: str,
+        *,
+        id_hash: str = "",
+        sealed: str | None = None,
     ) -> None:
         self._service = service
         # Only the hash is needed: the worker holds no launch id, just the row's key.
         self._id_hash = digest(launch_id) if launch_id is not None else id_hash
         self._iss = iss
+        # The tokens as the request that opened the launch read them: its first FHIR call
+        # needs no second read of the row; later ones read the row again, for a refresh.
+        self._sealed = sealed
 
     @property
     def id_hash(self) -> str:
@@ -252,7 +259,8 @@ class StoredTokens:
 
     def access_token(self) -> str:
         """A token valid for at least REFRESH_MARGIN_S more seconds."""
-        tokens = self._load()
+        sealed, self._sealed = self._sealed, None
+        tokens = TokenSet(**self._service.vault.open(sealed)) if sealed else self._load()
         if not tokens.due_for_refresh(REFRESH_MARGIN_S) or tokens.refresh_token is None:
             return tokens.access_token
         # Requests racing here refresh once: only while the stored token is still this one.

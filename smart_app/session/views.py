@@ -58,11 +58,12 @@ def callback() -> Response:
     binding = params.pop("binding", None) if posted and posted_from_flip() else None
     params.pop("binding", None)
     browser_id = request.cookies.get(BROWSER_COOKIE)
-    launches = service(LaunchService)
-    if not posted and launches.needs_tab_binding(params, browser_id):
+    finished = service(LaunchService).finish(
+        params, browser_id=browser_id, binding=binding, tab_may_prove=not posted
+    )
+    if finished is None:
         # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("session/launch_callback.html", params=params))
-    finished = launches.finish(params, browser_id=browser_id, binding=binding)
     # By role: a patient or parent lands on the pre-visit form, a clinician on the visit.
     landing = landing_endpoint(finished.context)
     return redirect(  # type: ignore[return-value]
