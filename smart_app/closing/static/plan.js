@@ -72,7 +72,11 @@
     openItems.hidden = false;
   }
 
-  var FIRST_POLL_MS = 150, MAX_POLL_MS = 1500, pollDelay = FIRST_POLL_MS;
+  // The clinician watches for "Saved": every 100 ms for the first 2 s (a write usually
+  // takes well under a second, and a slower poll would leave them waiting after it ended),
+  // then less and less often.
+  var FAST_POLL_MS = 100, FAST_FOR_MS = 2000, MAX_POLL_MS = 1500;
+  var pollDelay = FAST_POLL_MS, pendingSince = null;
 
   function showWriteback(status) {
     var section = document.getElementById("writeback");
@@ -101,11 +105,12 @@
     section.hidden = false;
     section.dataset.state = status.state;
     if (status.state === "pending") {
-      // Soon at first, as a write usually takes well under a second; then less often.
+      if (pendingSince === null) pendingSince = Date.now();
+      if (Date.now() - pendingSince >= FAST_FOR_MS) pollDelay = Math.min(pollDelay * 1.5, MAX_POLL_MS);
       setTimeout(poll, pollDelay);
-      pollDelay = Math.min(pollDelay * 1.5, MAX_POLL_MS);
     } else {
-      pollDelay = FIRST_POLL_MS;
+      pendingSince = null;
+      pollDelay = FAST_POLL_MS;
     }
     if (status.state === "failed") say("Not saved: see below, edit the plan and finish again.", true);
     if (status.state === "written") say(status.confirmation || status.message || "Saved to the chart.");
