@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -78,6 +79,17 @@ class Database:
         except SQLAlchemyError:
             return False
         return True
+
+
+def upsert(session: Session, model: type[Base], values: dict[str, Any], *, key: str) -> None:
+    """Insert a row, or update the one with the same `key` (its primary key), in one
+    statement: no read first, no lock held between a read and a write, no race between
+    two inserts (PostgreSQL and SQLite both have INSERT ... ON CONFLICT DO UPDATE)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(values)
+    changed = {name: statement.excluded[name] for name in values if name != key}
+    session.execute(statement.on_conflict_do_update(index_elements=[key], set_=changed))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
-from smart_app.core.db import db
+from smart_app.core.db import db, upsert
 from smart_app.core.models import ChartRead
 from smart_app.core.vault import SealBroken, Vault, digest
 
@@ -63,17 +62,14 @@ class ChartReads:
                 "cut_short": list(read.cut_short),
             }
         )
-        try:
-            with db.write_locked_session() as session:
-                row = session.get(ChartRead, digest(launch_id), with_for_update=True)
-                if row is None:
-                    row = ChartRead(launch_hash=digest(launch_id))
-                    session.add(row)
-                row.sealed_results = sealed
-                row.read_at = now
-                row.expires_at = now + KEPT_FOR
-        except IntegrityError:
-            pass  # another request of this launch kept its read first: as fresh as this one
+        row = {
+            "launch_hash": digest(launch_id),
+            "sealed_results": sealed,
+            "read_at": now,
+            "expires_at": now + KEPT_FOR,
+        }
+        with db.session() as session:
+            upsert(session, ChartRead, row, key="launch_hash")
 
     def last(self, launch_id: str, *, younger_than: timedelta) -> KeptRead | None:
         """The launch's last read when it is younger than `younger_than`, else None."""
