@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from smart_app.core.db import db
@@ -88,9 +88,10 @@ class DraftStore:
 
     def load(self, key: DraftKey) -> SavedDraft:
         """The visit's shared draft with this user's own reflection, or an empty one."""
-        with db.session() as session:  # both rows in one transaction: one page, one view
-            shared = self._opened(session.scalars(_query(key.shared)).first())
-            own = self._opened(session.scalars(_query(key)).first())
+        with db.session() as session:  # both rows in one query: one page, one view
+            rows = {row.user_ref: row for row in session.scalars(_query(key, also=VISIT_WIDE))}
+        shared = self._opened(rows.get(VISIT_WIDE))
+        own = self._opened(rows.get(key.user_ref))
         if shared.version == 0 and own.version > 0:
             # A draft saved before agendas were shared is this user's: it starts the shared one.
             return own
@@ -211,12 +212,16 @@ def with_order_and_statuses(
     )
 
 
-def _query(key: DraftKey) -> Any:
+def _query(key: DraftKey, *, also: str | None = None) -> Any:
+    """The key's row; with `also`, that user's row of the same visit too."""
+    users = VisitDraft.user_ref == key.user_ref
+    if also is not None:
+        users = or_(users, VisitDraft.user_ref == also)
     return select(VisitDraft).where(
         VisitDraft.iss == key.iss,
         VisitDraft.patient == key.patient,
         VisitDraft.encounter == key.encounter,
-        VisitDraft.user_ref == key.user_ref,
+        users,
     )
 
 
