@@ -275,4 +275,10 @@
 
   var section = document.getElementById("writeback");
   if (section && !section.hidden) poll();
+
+  // Shown after the page's first frame: the concern and the agenda paint without waiting
+  // for the form's style and layout (closing.html).
+  requestAnimationFrame(function () {
+    setTimeout(function () { document.querySelector("[data-closing-block]").hidden = false; }, 0);
+  });
 })();
