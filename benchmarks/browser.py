@@ -1,11 +1,12 @@
 """A scripted browser for Flip's launch pages, and a reader of Flip's `/metrics`.
 
 The browser follows the launch as Flip's page scripts would: GET /launch, the authorize
-redirect, the callback, then the visit page. Like Chromium, it treats loopback http as a
-secure context, so Flip's `Secure` partitioned cookie comes back and the callback binds
-in one hop. Where no cookie comes back (tests/e2e's cookies-blocked browser), it does
-what launch.js and flip-tab.js do: the callback page posts the tab's stored binding, and
-each page of the launch is proven by posting the tab's binding back from the proving page.
+redirect, then the callback, which answers with the visit page itself. Like Chromium, it
+treats loopback http as a secure context, so Flip's `Secure` partitioned cookie comes back
+and the callback binds in one hop. Where no cookie comes back (tests/e2e's cookies-blocked
+browser), it does what launch.js and flip-tab.js do: the callback page posts the tab's
+stored binding, and each page of the launch is proven by posting the tab's binding back
+from the proving page.
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ class Browser:
                     self.session_storage["flip-tab:latest"] = fields["binding"]
                 response = self.post(urljoin(response.url, "/callback"), fields)
                 continue
+            # The callback answers with the landing page itself; its script (flip-tab.js)
+            # puts the page's own address in the address bar, as done here.
+            own = meta_tags(response.text).get("flip-page-url")
+            if own:
+                response.url = urljoin(response.url, own)
             return response
         raise RuntimeError("the launch redirected more than 10 times")
 

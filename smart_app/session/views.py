@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from smart_app.core.registry import service
 from smart_app.session.binding import BROWSER_COOKIE, posted_from_flip
@@ -65,10 +65,26 @@ def callback() -> Response:
         # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("session/launch_callback.html", params=params))
     # By role: a patient or parent lands on the pre-visit form, a clinician on the visit.
-    landing = landing_endpoint(finished.context)
-    return redirect(  # type: ignore[return-value]
-        url_for(landing, launch_id=finished.launch_id), code=303
-    )
+    landing = url_for(landing_endpoint(finished.context), launch_id=finished.launch_id)
+    if posted:
+        # The tab posted its binding: a redirect, so that a reload never posts it again.
+        return redirect(landing, code=303)  # type: ignore[return-value]
+    return _answer_in_place(landing)
+
+
+def _answer_in_place(path: str) -> Response:
+    """The page at `path`, answered now rather than redirected to: the launch takes one
+    request fewer. The page names its own address and flip-tab.js puts that in the address
+    bar, so a reload asks for the page, never for this single-use callback again."""
+    environ = {
+        **request.environ,
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path.removeprefix(request.script_root),
+        "QUERY_STRING": "",
+    }
+    # Its own app context too: nothing of this request's `g` leaks into the page's.
+    with current_app.app_context(), current_app.request_context(environ):
+        return current_app.full_dispatch_request()
 
 
 def _remember_browser(response: Response, browser_id: str) -> None:

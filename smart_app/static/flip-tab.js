@@ -6,6 +6,12 @@
 // is first Flip's small proving page, which posts it back to the same URL.
 (function () {
   "use strict";
+  // The callback answers with the launch's first page instead of redirecting to it: show
+  // that page's own address, so a reload asks for the page and not the used callback.
+  var own = document.querySelector('meta[name="flip-page-url"]');
+  if (own && own.content !== window.location.pathname) {
+    history.replaceState(history.state, "", own.content);
+  }
   var launchPath = /^\/l\/([^/]+)\//.exec(window.location.pathname);
   var launchId = launchPath ? launchPath[1] : "";
   function read(key) {

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, Playwright, sync_playwright
 
 CHROMIUM = os.environ.get("FLIP_CHROMIUM", "/usr/bin/chromium")
 
@@ -50,3 +50,14 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def flip_page_frame(page: Page, flip_url: str, iframe: str = "iframe[title='Flip']") -> Frame:
+    """Flip's frame in `page` once its page shows its own address: the callback answers
+    with the launch's first page, whose script (flip-tab.js) then replaces the callback's
+    address with the page's."""
+    handle = page.locator(iframe).element_handle()
+    frame = handle.content_frame() if handle is not None else None
+    assert frame is not None, f"no frame in {iframe}"
+    frame.wait_for_url(f"{flip_url}/l/**")
+    return frame

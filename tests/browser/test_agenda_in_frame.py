@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Locator, Page, expect
 
+from tests.browser.conftest import flip_page_frame
 from tests.e2e.conftest import family_chart
 from tests.e2e.deployment import Deployment
 
@@ -26,7 +27,7 @@ def open_flip(page: Page, ehr: Deployment) -> Frame:
     expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
         4
     )
-    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    return flip_page_frame(page, ehr.flip_url)
 
 
 def shown(frame: Frame) -> list[tuple[str, str, str]]:
@@ -107,13 +108,13 @@ def test_the_agenda_is_flipped_and_edits_survive_reload_and_relaunch(
     expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
         5
     )
-    frame = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    frame = flip_page_frame(page, ehr.flip_url)
     assert shown(frame) == expected
     page.reload()  # a new EHR launch of the same encounter by the same clinician
     expect(page.frame_locator("iframe[title='Flip']").locator("[data-agenda-item]")).to_have_count(
         5
     )
-    frame = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    frame = flip_page_frame(page, ehr.flip_url)
     assert shown(frame) == expected
     reason = line(frame, "weight gain").locator("[data-reason]")
     expect(reason).to_have_value("Dietitian next week")

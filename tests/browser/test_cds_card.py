@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import flip_page_frame
 from tests.conftest import sandbox_state
 from tests.e2e.conftest import family_chart
 from tests.e2e.deployment import Deployment
@@ -34,7 +35,7 @@ def test_chart_shows_flips_card_and_its_link_opens_flip_in_the_sidebar(
     expect(card).to_contain_text("From Flip")
     sidebar = page.frame_locator("iframe[title='Flip']")
     expect(sidebar.locator("[data-number-one]")).to_be_visible()
-    flip = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    flip = flip_page_frame(page, ehr.flip_url)
     first_visit = flip.url
 
     card.locator("[data-cds-link='smart']").click()

@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import Browser, Frame, Page, Playwright, expect
 
 from ehr_sandbox.demo import build_demo_bundle
-from tests.browser.conftest import launch_chromium
+from tests.browser.conftest import flip_page_frame, launch_chromium
 from tests.e2e.deployment import Deployment, deploy
 from tests.support.live_server import serve
 
@@ -44,7 +44,7 @@ def open_chart(page: Page, ehr: Deployment, person: tuple[str, str, str]) -> Fra
     page.goto(f"{ehr.sandbox.url}/chart/{patient}?encounter={encounter}")
     flip = page.frame_locator("iframe[title='Flip']")
     expect(flip.locator("[data-patient-name]")).to_have_text(name)
-    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    return flip_page_frame(page, ehr.flip_url)
 
 
 def api_patient_name(frame: Frame) -> str:
@@ -110,8 +110,8 @@ def test_two_tabs_for_two_patients_keep_their_own_patient(
         expect(second.frame_locator("iframe").locator("[data-patient-name]")).to_have_text(
             "Tyler Brooks"
         )
-        first_frame = next(f for f in first.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
-        second_frame = next(f for f in second.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+        first_frame = flip_page_frame(first, ehr.flip_url, "iframe")
+        second_frame = flip_page_frame(second, ehr.flip_url, "iframe")
     context.close()
 
 

@@ -10,6 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import flip_page_frame
 from tests.e2e.conftest import family_chart, previsit
 from tests.e2e.deployment import Deployment
 from tests.e2e.test_team_panel import TEEN_SECRET, TODAY, book
@@ -43,7 +44,7 @@ def test_the_pre_visit_panel_lists_the_day_and_a_row_opens_the_visit(
     expect(panel.locator("[data-answered-count]")).to_have_text("2 of 2 answered")
     expect(rows.nth(0)).to_contain_text("Lacrosse travel without my vest")
     expect(rows.nth(1).locator("[data-care-team-only]")).to_have_text("Care team only")
-    frame = next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    frame = flip_page_frame(page, ehr.flip_url, "iframe[title='Flip: pre-visit panel']")
     results = Axe().run(frame)
     assert results.violations_count == 0, results.generate_report()
 

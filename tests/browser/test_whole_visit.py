@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import Frame, Page, expect
 
 from fhir_mappings.codes import identifier_system
+from tests.browser.conftest import flip_page_frame
 from tests.browser.test_agenda_in_frame import line, saving, shown
 from tests.e2e.conftest import family_chart
 from tests.e2e.deployment import ACT_CODE, Deployment
@@ -28,7 +29,7 @@ def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
 def flip_frame(page: Page, ehr: Deployment, encounter: str) -> Frame:
     page.goto(f"{ehr.sandbox.url}/chart/p1?encounter={encounter}&practitioner=dr1")
     expect(page.frame_locator("iframe[title='Flip']").locator("[data-number-one]")).to_be_visible()
-    return next(f for f in page.frames if f.url.startswith(f"{ehr.flip_url}/l/"))
+    return flip_page_frame(page, ehr.flip_url)
 
 
 def chart(ehr: Deployment, resource_type: str) -> list[dict[str, object]]:

@@ -47,11 +47,15 @@ def test_a_visit_url_opens_nothing_in_another_browser(
 
 def test_a_cookie_binds_in_one_hop_and_a_tab_without_one_proves_itself(ehr: Deployment) -> None:
     with_cookie = CookieBrowser()
-    with_cookie.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    page = with_cookie.launch(ehr.ehr_launch_url("p1", "e-p1"))
     methods = [(r.request.method, urlsplit(r.url).path) for r in with_cookie.seen]
     assert ("POST", "/callback") not in methods  # the cookie proved the callback
     assert not [m for m in methods if m[0] == "POST" and m[1].startswith("/l/")]
     assert not with_cookie.session_storage.get("flip-tab:latest")
+    # The callback answered with the visit page itself: no request for it followed, and the
+    # page names its own address for the address bar (flip-tab.js).
+    assert not [r for r in with_cookie.seen if urlsplit(r.request.url).path.startswith("/l/")]
+    assert urlsplit(page.url).path.endswith("/visit") and "Maya Jones" in page.text
     without = Browser()
     without.launch(ehr.ehr_launch_url("p1", "e-p1"))
     methods = [(r.request.method, urlsplit(r.url).path) for r in without.seen]
@@ -116,3 +120,20 @@ def test_a_frame_that_kept_flips_cookie_goes_straight_to_the_ehr(ehr: Deployment
     assert "Ben Okafor" in kept.follow(again).text
     # Without the cookie the tab's binding is still needed, so the page is still served.
     assert "flip-authorize-url" in dropped.get(ehr.ehr_launch_url("p2", "e-p2")).text
+
+
+def test_a_first_page_the_ehr_fails_is_retried_at_its_own_address(ehr: Deployment) -> None:
+    # The callback answers with the visit page itself. When the EHR fails that first read,
+    # the error page still names the visit's own address (flip-tab.js puts it in the
+    # address bar), so trying again asks for the visit, never for the used callback.
+    browser = CookieBrowser()
+    browser.launch(ehr.ehr_launch_url("p1", "e-p1"))  # Flip has read the EHR's configuration
+    ehr.fault(status=503, count=None, path_prefix="/fhir", methods=["GET", "POST"])
+    failed = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert failed.status_code == 503, failed.text
+    assert "Maya" not in failed.text
+    assert urlsplit(failed.url).path.endswith("/visit")
+    cleared = requests.delete(f"{ehr.sandbox.url}/_sandbox/faults", timeout=10)
+    assert cleared.ok
+    again = browser.get(failed.url)
+    assert again.status_code == 200 and "Maya Jones" in again.text
