@@ -182,8 +182,7 @@ def _hop_name(request: Request, *, last: bool) -> str:
     if path == "/callback" and request.method == "POST":
         return "callback form post (sessionStorage binding)"
     if path == "/callback":
-        if redirects:
-            return "callback: token, partitioned cookie binding (303)"
+        # With the frame's cookie, the callback answers with the visit page itself.
         return "callback: token + batch + page" if last else "callback form page (no cookie)"
     if path.startswith("/l/"):
         page = path.rstrip("/").rsplit("/", 1)[-1]
