@@ -174,3 +174,24 @@ def test_the_visit_wears_the_ehrs_style_with_no_request_that_holds_its_first_pai
         "() => performance.getEntriesByType('resource').map((entry) => entry.name)"
     )
     assert loaded and all("?v=" in url for url in loaded), loaded
+
+
+@pytest.mark.browser
+def test_an_ehr_down_on_the_first_read_is_tried_again_by_a_reload(
+    page: Page, ehr: Deployment
+) -> None:
+    # The callback answers with the visit itself. When the EHR fails that first read, the
+    # frame says so at the visit's own address, so the reload it advises reads the chart
+    # again instead of replaying the used callback.
+    patient, encounter, name = MIA
+    open_chart(page, ehr, MIA)  # Flip has read the EHR's configuration
+    ehr.fault(status=503, count=None, path_prefix="/fhir", methods=["GET", "POST"])
+    page.goto(f"{ehr.sandbox.url}/chart/{patient}?encounter={encounter}")
+    flip = page.frame_locator("iframe[title='Flip']")
+    expect(flip.locator("h1")).to_have_text("The EHR isn't answering right now", timeout=30_000)
+    expect(flip.locator("body")).to_contain_text("Wait a moment and reload.")
+    frame = flip_page_frame(page, ehr.flip_url)
+    assert frame.url.endswith("/visit") and "code=" not in frame.url
+    assert requests.delete(f"{ehr.sandbox.url}/_sandbox/faults", timeout=10).ok
+    frame.evaluate("() => location.reload()")
+    expect(flip.locator("[data-patient-name]")).to_have_text(name)

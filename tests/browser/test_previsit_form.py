@@ -47,6 +47,9 @@ def sign_in(page: Page, ehr: Deployment, user: str) -> None:
     )
     page.goto(answer.json()["url"])
     expect(page.locator("form[data-previsit]")).to_be_visible()
+    # The callback answered with the form itself; its script then shows the form's own
+    # address, the one a reload asks for (never the used callback's).
+    page.wait_for_url(f"{ehr.flip_url}/l/*/previsit")
 
 
 def no_violations(page: Page, state: str) -> None:

@@ -3,6 +3,12 @@
   "use strict";
   var form = document.getElementById("plan-form");
   if (!form) return;
+  // Shown after the page's first frame: the concern and the agenda paint without waiting
+  // for the form's style and layout (closing.html). Scheduled first, so that nothing below
+  // can leave it hidden.
+  requestAnimationFrame(function () {
+    setTimeout(function () { document.querySelector("[data-closing-block]").hidden = false; }, 0);
+  });
   var statusLine = document.getElementById("plan-status");
   var openItems = document.getElementById("open-items");
   var asked = document.getElementById("something-else-asked");
@@ -275,10 +281,4 @@
 
   var section = document.getElementById("writeback");
   if (section && !section.hidden) poll();
-
-  // Shown after the page's first frame: the concern and the agenda paint without waiting
-  // for the form's style and layout (closing.html).
-  requestAnimationFrame(function () {
-    setTimeout(function () { document.querySelector("[data-closing-block]").hidden = false; }, 0);
-  });
 })();
