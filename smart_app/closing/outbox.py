@@ -42,7 +42,13 @@ from smart_app.closing.outbox_rows import (
 )
 from smart_app.closing.write_strategy import WriteStrategy, decide_strategy
 from smart_app.closing.writeback_status import WritebackStatus
-from smart_app.closing.writer import error_message, initial_writes, plan_from_json, plan_to_json
+from smart_app.closing.writer import (
+    Record,
+    error_message,
+    initial_writes,
+    plan_from_json,
+    plan_to_json,
+)
 from smart_app.closing.writer import write_plan as write_plan_to_chart
 from smart_app.core import audit
 from smart_app.core.db import db
@@ -206,11 +212,6 @@ class OutboxService:
             self._rows.fail_unreadable(plan_id)
             return
         gateway = self._gateway(iss, self._launches.tokens_by_hash(launch_hash, iss))
-
-        def record(key: str, **fields: Any) -> None:
-            writes.setdefault(key, {}).update(fields)
-            self._rows.save(plan_id, writes=writes)
-
         outcome = FAILED
         try:
             if strategy is None:
@@ -218,6 +219,8 @@ class OutboxService:
                 assert strategy is not None
                 writes = self._initial_writes(plan, strategy)
                 self._rows.save(plan_id, writes=writes, strategy=strategy)
+            # Updates `writes` in place, so a failure below reports every resource's status.
+            record = Record(writes, lambda changed: self._rows.save(plan_id, writes=changed))
             options = strategy.options(self._base)
             statement = self._capabilities.statement(gateway)
 

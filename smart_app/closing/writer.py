@@ -34,8 +34,27 @@ SKIPPED = "skipped"  # a Provenance of a resource the EHR did not take: nothing 
 # takes only vital-sign Observations and no Provenance) leaves the plan written, and the
 # status says what the EHR did not take.
 OPTIONAL_TYPES = frozenset({"Observation", "Provenance"})
-# Records one resource's progress: key, then fields of its status entry.
-Record = Callable[..., None]
+
+
+class Record:
+    """Keeps an attempt's per-resource status and saves it after each change, so a crash
+    mid-way resumes with every id already written (the outbox saves it with its lease)."""
+
+    def __init__(
+        self, writes: dict[str, dict[str, Any]], save: Callable[[dict[str, dict[str, Any]]], None]
+    ) -> None:
+        self.writes = writes
+        self._save = save
+
+    def __call__(self, key: str, **fields: Any) -> None:
+        """Save one resource's progress: the fields of its status entry."""
+        self.all({key: fields})
+
+    def all(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Save several resources' progress at once: the answer of one transaction."""
+        for key, fields in changes.items():
+            self.writes.setdefault(key, {}).update(fields)
+        self._save(self.writes)
 
 
 def initial_writes(
@@ -91,15 +110,14 @@ def _write_transaction(
             _entry(w.full_url, w.resource, w.resource_type, w.if_none_exist) for w in planned
         ],
     }
-    written: dict[str, str] = {}
-    for write, reference in zip(
-        planned,
-        _references(gateway.transaction(bundle), [w.resource_type for w in planned]),
-        strict=True,
-    ):
-        record(write.key, status="written", id=reference, message=None)
-        written[write.full_url] = reference
-    return written
+    references = _references(gateway.transaction(bundle), [w.resource_type for w in planned])
+    record.all(
+        {
+            w.key: {"status": "written", "id": reference, "message": None}
+            for w, reference in zip(planned, references, strict=True)
+        }
+    )
+    return {w.full_url: reference for w, reference in zip(planned, references, strict=True)}
 
 
 def _write_provenances(
@@ -112,9 +130,13 @@ def _write_provenances(
     writes: Mapping[str, Mapping[str, Any]],
     record: Record,
 ) -> None:
-    for w in planned:
-        if w.full_url not in written:  # its resource was not taken: nothing to attest
-            record(f"{PROVENANCE_PREFIX}{w.key}", status=SKIPPED, id=None, message=None)
+    skipped = {  # their resources were not taken: nothing to attest
+        f"{PROVENANCE_PREFIX}{w.key}": {"status": SKIPPED, "id": None, "message": None}
+        for w in planned
+        if w.full_url not in written
+    }
+    if skipped:
+        record.all(skipped)
     todo = [
         (f"{PROVENANCE_PREFIX}{w.key}", written[w.full_url])
         for w in planned
@@ -135,8 +157,12 @@ def _write_provenances(
             ],
         }
         references = _references(gateway.transaction(bundle), ["Provenance"] * len(todo))
-        for (key, _, _), reference in zip(provenances, references, strict=True):
-            record(key, status="written", id=reference, message=None)
+        record.all(
+            {
+                key: {"status": "written", "id": reference, "message": None}
+                for (key, _, _), reference in zip(provenances, references, strict=True)
+            }
+        )
         return
     for key, resource, target in provenances:
         created = create_optional(gateway, strategy, resource, f"target={target}")

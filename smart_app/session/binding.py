@@ -28,6 +28,7 @@ BROWSER_COOKIE = "flip_browser"
 API_TOKEN_HEADER = "X-Flip-Launch"  # noqa: S105 (a header name)
 TAB_HEADER = "X-Flip-Tab"
 TAB_FIELD = "flip_tab"
+JUST_FINISHED = "flip.just_finished_launch"
 
 
 class ApiTokenMissing(LaunchNotFound):
@@ -58,7 +59,7 @@ def bind_to_launch(
             # A form posted from another site, riding this browser's cookie (CSRF).
             raise LaunchNotProven("a form posted from another site")
         try:
-            g.launch = service(LaunchService).open(
+            g.launch = _just_finished(launch_id) or service(LaunchService).open(
                 launch_id,
                 browser_id=request.cookies.get(BROWSER_COOKIE),
                 tab_binding=request.headers.get(TAB_HEADER) if is_api else _posted_tab(),
@@ -79,6 +80,20 @@ def bind_to_launch(
 
     bp.url_value_preprocessor(open_launch)
     bp.url_defaults(_keep_launch_id)
+
+
+def answer_for(finished: OpenLaunch) -> dict[str, Any]:
+    """What a callback adds to the environ of the page it answers with, for that page to
+    take the launch it just completed (its browser proven there) without reading it back.
+    Only the server sets the environ: no request can carry this."""
+    return {JUST_FINISHED: finished}
+
+
+def _just_finished(launch_id: str) -> OpenLaunch | None:
+    finished = request.environ.get(JUST_FINISHED)
+    return (
+        finished if isinstance(finished, OpenLaunch) and finished.launch_id == launch_id else None
+    )
 
 
 def _posted_tab() -> str | None:

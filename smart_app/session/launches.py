@@ -62,14 +62,6 @@ class StartedLaunch:
 
 
 @dataclass(frozen=True, slots=True)
-class FinishedLaunch:
-    """A launch the callback completed: its id, and what the EHR said about it."""
-
-    launch_id: str
-    context: LaunchContext
-
-
-@dataclass(frozen=True, slots=True)
 class OpenLaunch:
     """A launch opened for one request."""
 
@@ -78,6 +70,16 @@ class OpenLaunch:
     tokens: StoredTokens
     handover: str | None = None  # tablet | ended, once handed to the patient (handover.py)
     answerer: str | None = None  # whose turn it is on the tablet
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedLaunch:
+    """A launch the callback completed: its id, what the EHR said about it, and the launch
+    as `open` would read it back (the callback's own answer needs no second read)."""
+
+    launch_id: str
+    context: LaunchContext
+    opened: OpenLaunch
 
 
 class LaunchService:
@@ -150,14 +152,16 @@ class LaunchService:
             metrics.count_launch("no_patient")
             raise TokenExchangeFailed("invalid_request", "the EHR gave no patient context")
         launch_id = secrets.token_urlsafe(32)
+        stored_context = _context_json(completed.context)
+        sealed_tokens = self.vault.seal(asdict(completed.tokens))
         with db.session() as session:
             session.add(
                 LaunchSession(
                     id_hash=digest(launch_id),
                     iss=completed.context.iss,
                     patient=completed.context.patient or "",
-                    sealed_context=self.vault.seal(_context_json(completed.context)),
-                    sealed_tokens=self.vault.seal(asdict(completed.tokens)),
+                    sealed_context=self.vault.seal(stored_context),
+                    sealed_tokens=sealed_tokens,
                     browser_hash=digest(browser_id) if by_cookie and browser_id else None,
                     tab_binding_hash=None if by_cookie or not binding else digest(binding),
                     created_at=_now(),
@@ -165,7 +169,9 @@ class LaunchService:
                 )
             )
         metrics.count_launch("completed")
-        return FinishedLaunch(launch_id, completed.context)
+        context = _context_from_json(stored_context)  # exactly what `open` reads back
+        tokens = StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
+        return FinishedLaunch(launch_id, completed.context, OpenLaunch(launch_id, context, tokens))
 
     def open(
         self,

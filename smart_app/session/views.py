@@ -7,8 +7,8 @@ import secrets
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from smart_app.core.registry import service
-from smart_app.session.binding import BROWSER_COOKIE, posted_from_flip
-from smart_app.session.launches import LaunchService
+from smart_app.session.binding import BROWSER_COOKIE, answer_for, posted_from_flip
+from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.session.roles import landing_endpoint
 
 COOKIE_CHECK = "flip_cookies"  # the name launch.js looks for (session/static/launch.js)
@@ -69,10 +69,10 @@ def callback() -> Response:
     if posted:
         # The tab posted its binding: a redirect, so that a reload never posts it again.
         return redirect(landing, code=303)  # type: ignore[return-value]
-    return _answer_in_place(landing)
+    return _answer_in_place(landing, finished.opened)
 
 
-def _answer_in_place(path: str) -> Response:
+def _answer_in_place(path: str, opened: OpenLaunch) -> Response:
     """The page at `path`, answered now rather than redirected to: the launch takes one
     request fewer. The page names its own address and flip-tab.js puts that in the address
     bar, so a reload asks for the page, never for this single-use callback again."""
@@ -81,6 +81,7 @@ def _answer_in_place(path: str) -> Response:
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path.removeprefix(request.script_root),
         "QUERY_STRING": "",
+        **answer_for(opened),
     }
     # Its own app context too: nothing of this request's `g` leaks into the page's.
     with current_app.app_context(), current_app.request_context(environ):
