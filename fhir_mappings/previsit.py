@@ -127,7 +127,7 @@ def questionnaire_response_to_answers(
         return None
     author = reference(resource.get("author")) or ""
     answers = _answers_by_link_id(resource, context.linkid_map)
-    concern = next(_strings(answers.get(q.NUMBER_ONE_CONCERN)), None)
+    concern = next(iter(_strings(answers.get(q.NUMBER_ONE_CONCERN))), None)
     # "No current concern" is an answer in its own right (DOMAIN.md). When someone also
     # wrote a concern, their words win: the clinician must not miss them.
     no_concern = concern is None and True in _booleans(answers.get(q.NO_CURRENT_CONCERN))
@@ -208,31 +208,36 @@ def _answers_by_link_id(
     resource: Resource, linkid_map: Mapping[str, str]
 ) -> dict[str, list[Resource]]:
     found: dict[str, list[Resource]] = {}
-    for item in _items(resource.get("item"), depth=0):
-        link_id = item.get("linkId")
-        if isinstance(link_id, str):
-            key = linkid_map.get(link_id, link_id)
-            found.setdefault(key, []).extend(dicts(item.get("answer")))
+    _collect(resource.get("item"), linkid_map, found, depth=0)
     return found
 
 
-def _items(value: object, depth: int) -> Iterator[Resource]:
+def _collect(
+    value: object, linkid_map: Mapping[str, str], found: dict[str, list[Resource]], depth: int
+) -> None:
     # Sites group questions; nested items (under items or answers) are read the same way.
-    # The depth bound keeps a pathological response from exhausting the stack.
+    # The depth bound keeps a pathological response from exhausting the stack. An item's
+    # answers are listed once: a pre-visit answer may hold thousands.
     if depth > 20:
         return
     for item in dicts(value):
-        yield item
-        yield from _items(item.get("item"), depth + 1)
-        for answer in dicts(item.get("answer")):
-            if "item" in answer:  # rare; a long answer list costs no walk per entry
-                yield from _items(answer["item"], depth + 1)
+        answers = dicts(item.get("answer"))
+        link_id = item.get("linkId")
+        if isinstance(link_id, str):
+            found.setdefault(linkid_map.get(link_id, link_id), []).extend(answers)
+        _collect(item.get("item"), linkid_map, found, depth + 1)
+        for answer in answers:
+            if "item" in answer:  # rare
+                _collect(answer["item"], linkid_map, found, depth + 1)
 
 
-def _strings(answers: list[Resource] | None) -> Iterator[str]:
-    for answer in answers or []:
-        if found := text(answer.get("valueString")):
-            yield found
+def _strings(answers: list[Resource] | None) -> list[str]:
+    # Each non-blank valueString (fields.text), in one comprehension: thousands cost little.
+    return [
+        found
+        for answer in answers or []
+        if isinstance(found := answer.get("valueString"), str) and found.strip()
+    ]
 
 
 def _booleans(answers: list[Resource] | None) -> Iterator[bool]:
