@@ -78,10 +78,12 @@
     openItems.hidden = false;
   }
 
-  // The clinician watches for "Saved": every 50 ms for the first 2 s (a write usually
+  // The clinician watches for "Saved": about every 50 ms for the first 2 s (a write usually
   // takes well under a second, and a slower poll would leave them waiting after it ended;
-  // a status answer costs Flip 2-4 ms, so at most 40 of them while the write is fresh),
-  // then less and less often.
+  // a status answer costs Flip 2-4 ms, so about 40 of them while the write is fresh),
+  // then less and less often. Each delay is jittered (half to one and a half times): with
+  // a fixed one, polls that keep step with the EHR's answers arrive just before every
+  // write ends, and the clinician waits a whole period after the last.
   var FAST_POLL_MS = 50, FAST_FOR_MS = 2000, MAX_POLL_MS = 1500;
   var pollDelay = FAST_POLL_MS, pendingSince = null;
 
@@ -114,7 +116,7 @@
     if (status.state === "pending") {
       if (pendingSince === null) pendingSince = Date.now();
       if (Date.now() - pendingSince >= FAST_FOR_MS) pollDelay = Math.min(pollDelay * 1.5, MAX_POLL_MS);
-      setTimeout(poll, pollDelay);
+      setTimeout(poll, pollDelay * (0.5 + Math.random()));
     } else {
       pendingSince = null;
       pollDelay = FAST_POLL_MS;
