@@ -72,16 +72,6 @@ class OpenLaunch:
     answerer: str | None = None  # whose turn it is on the tablet
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedLaunch:
-    """A launch the callback completed: its id, what the EHR said about it, and the launch
-    as `open` would read it back (the callback's own answer needs no second read)."""
-
-    launch_id: str
-    context: LaunchContext
-    opened: OpenLaunch
-
-
 class LaunchService:
     """Starts, completes and opens launches; owns their rows and sealed tokens."""
 
@@ -123,8 +113,8 @@ class LaunchService:
         browser_id: str | None,
         binding: str | None,
         tab_may_prove: bool = False,
-    ) -> FinishedLaunch | None:
-        """Complete the callback (single use, bound to its browser).
+    ) -> OpenLaunch | None:
+        """Complete the callback (single use, bound to its browser): the launch, opened.
 
         None, with the launch still pending, when the cookie does not prove the browser and
         `tab_may_prove`: the tab is to post the binding it keeps (session/views.py).
@@ -169,9 +159,11 @@ class LaunchService:
                 )
             )
         metrics.count_launch("completed")
-        context = _context_from_json(stored_context)  # exactly what `open` reads back
-        tokens = StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
-        return FinishedLaunch(launch_id, completed.context, OpenLaunch(launch_id, context, tokens))
+        # The launch as `open` reads it back: the callback's own page needs no second read.
+        context = _context_from_json(stored_context)
+        return OpenLaunch(
+            launch_id, context, StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
+        )
 
     def open(
         self,

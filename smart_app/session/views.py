@@ -69,7 +69,7 @@ def callback() -> Response:
     if posted:
         # The tab posted its binding: a redirect, so that a reload never posts it again.
         return redirect(landing, code=303)  # type: ignore[return-value]
-    return _answer_in_place(landing, finished.opened)
+    return _answer_in_place(landing, finished)
 
 
 def _answer_in_place(path: str, opened: OpenLaunch) -> Response:
