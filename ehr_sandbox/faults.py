@@ -11,8 +11,10 @@ three matching requests answer 503 with an OperationOutcome and a `Retry-After`.
 the fault (or the delay): the response is lost, the write is not, which is the hazard of
 duplicates a client must survive. `"drop": true` closes the connection without any
 response (the client sees a connection reset). `"probability": 0.3` hits each matching
-request at random with that probability (`count` counts only the hits). A timeout is a
-`latency_ms` longer than the client's timeout.
+request at random with that probability (`count` counts only the hits). `"skip": 1`
+lets the first matching request through and hits the ones after it (the second of two
+transactions to the same base, say). A timeout is a `latency_ms` longer than the client's
+timeout.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Fault:
     when: str = "before"  # before: instead of processing; after: once processed
     drop: bool = False  # close the connection without a response
     probability: float = 1.0
+    skip: int = 0  # matching requests let through before the fault hits
 
     def matches(self, method: str, path: str) -> bool:
         """True when a request with this method and path should get the fault."""
@@ -66,6 +69,9 @@ class FaultBoard:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.probability < 1 and self.rng.random() >= fault.probability:
                         continue
                     if fault.count is not None:
@@ -179,6 +185,7 @@ def arm_fault() -> tuple[Response, int]:
             when=_when(body.get("when", "before")),
             drop=bool(body.get("drop", False)),
             probability=_probability(body.get("probability", 1.0)),
+            skip=_skip(body.get("skip", 0)),
         )
     except (TypeError, ValueError) as exc:
         return jsonify({"error": f"bad fault: {exc}"}), 400
@@ -195,6 +202,13 @@ def _when(value: object) -> str:
     if value not in ("before", "after"):
         raise ValueError("'when' must be 'before' or 'after'")
     return str(value)
+
+
+def _skip(value: object) -> int:
+    skip = int(value)  # type: ignore[call-overload]
+    if skip < 0:
+        raise ValueError("'skip' must be 0 or more")
+    return skip
 
 
 def _probability(value: object) -> float:

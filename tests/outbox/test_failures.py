@@ -125,6 +125,29 @@ def test_a_stalled_chart_keeps_the_plan_pending_and_says_so(chart: Chart) -> Non
     assert {r["status"] for r in body["resources"]} == {"pending"}
 
 
+def test_a_stalled_provenance_transaction_shows_the_plan_written_while_it_retries(
+    chart: Chart,
+) -> None:
+    outbox = chart.outbox()
+    plan = maya_plan("plan-provenance-stalled")
+    # The first transaction (the plan) goes through; the second (its Provenances) meets a
+    # chart that stalls once.
+    chart.ehr.fault(status=503, skip=1, methods=["POST"], path_prefix="/fhir")
+    queued = outbox.submit(chart.opened, plan)
+    assert queued.resources and all(r.status == "pending" for r in queued.resources)
+    first = outbox.process(plan.plan_id)
+    assert first is not None and first.state == "pending"
+    by_key = {r.key: r for r in first.resources}
+    for key in ("goal-0", "careplan", "partnering-note", "preference"):
+        assert by_key[key].status == "written" and by_key[key].id, key  # seen on the page
+        assert by_key[f"provenance:{key}"].status == "pending"
+    careplan = by_key["careplan"].id
+    assert drive(outbox, plan.plan_id).state == "written"
+    assert chart.search("CarePlan", [("patient", "p1")])[0]["id"] == str(careplan).split("/")[1]
+    assert len(chart.search("CarePlan", [("patient", "p1")])) == 1  # not written twice
+    assert chart.provenances(str(careplan)) == 1
+
+
 def test_a_timed_out_write_waits_at_least_one_timeout_before_its_retry(chart: Chart) -> None:
     # The write may still be running at the EHR: a retry sooner could miss what it wrote.
     outbox = chart.outbox()  # backoff of at most 10 ms, a write timeout of TIMEOUT_S

@@ -1,4 +1,4 @@
-"""The sandbox's fault modes that write-back must survive: after, drop, probability."""
+"""The sandbox's fault modes that write-back must survive: after, drop, probability, skip."""
 
 from __future__ import annotations
 
@@ -69,10 +69,19 @@ def test_fault_probability_hits_some_requests_only(sandbox: LiveSandbox) -> None
     assert 404 in codes
 
 
+def test_fault_skip_lets_the_first_matching_requests_through(sandbox: LiveSandbox) -> None:
+    arm(sandbox, status=503, skip=2, path_prefix="/open/fhir/Patient/x")
+    codes = [
+        requests.get(f"{sandbox.open_fhir_base}/Patient/x", timeout=5).status_code
+        for _ in range(4)
+    ]
+    assert codes == [404, 404, 503, 404]  # the third is hit, once (count 1)
+
+
 @pytest.mark.parametrize(
     "fault",
-    [{"when": "later"}, {"probability": 2}, {"probability": "often"}],
-    ids=["when", "probability-range", "probability-type"],
+    [{"when": "later"}, {"probability": 2}, {"probability": "often"}, {"skip": -1}],
+    ids=["when", "probability-range", "probability-type", "skip-negative"],
 )
 def test_fault_with_bad_settings_is_refused(sandbox: LiveSandbox, fault: dict[str, object]) -> None:
     answer = requests.post(f"{sandbox.url}/_sandbox/faults", json=fault, timeout=5)
