@@ -72,8 +72,7 @@ def test_fault_probability_hits_some_requests_only(sandbox: LiveSandbox) -> None
 def test_fault_skip_lets_the_first_matching_requests_through(sandbox: LiveSandbox) -> None:
     arm(sandbox, status=503, skip=2, path_prefix="/open/fhir/Patient/x")
     codes = [
-        requests.get(f"{sandbox.open_fhir_base}/Patient/x", timeout=5).status_code
-        for _ in range(4)
+        requests.get(f"{sandbox.open_fhir_base}/Patient/x", timeout=5).status_code for _ in range(4)
     ]
     assert codes == [404, 404, 503, 404]  # the third is hit, once (count 1)
 
