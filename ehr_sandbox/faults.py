@@ -205,7 +205,7 @@ def _when(value: object) -> str:
 
 
 def _skip(value: object) -> int:
-    skip = int(value)  # type: ignore[call-overload]
+    skip = int(str(value))  # "2" and 2 read alike; "often", 1.5 and None are refused
     if skip < 0:
         raise ValueError("'skip' must be 0 or more")
     return skip
