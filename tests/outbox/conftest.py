@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from fhir_mappings.writeback import plan_writes
 from launch.capabilities import ServerCapabilities
 from smart_app import OUTBOX_WORKER_KEY
 from smart_app.closing.outbox import OutboxService
-from smart_app.closing.write_strategy import WriteStrategy
+from smart_app.closing.write_strategy import WriteStrategy, decide_strategy
 from smart_app.core.leases import Backoff
 from smart_app.services import services
 from smart_app.session.launches import OpenLaunch
@@ -48,6 +48,13 @@ class Chart:
             capabilities=capabilities,
             rng=random.Random(seed),
         )
+
+    def strategy(self, *, transaction: bool | None = None) -> WriteStrategy:
+        """The write strategy Flip decides for this chart; `transaction` overrides its choice."""
+        statement = ServerCapabilities().statement(services().gateway(self.opened))
+        registration = services().launches.client.registrations.find(self.opened.context.iss)
+        decided = decide_strategy(statement, self.opened.context.granted_scopes, registration)
+        return decided if transaction is None else replace(decided, transaction=transaction)
 
     def search(self, resource_type: str, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every match in the sandbox, read through its open FHIR base (no faults there)."""

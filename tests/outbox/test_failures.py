@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,12 +15,10 @@ from flip_cli import main as flip
 from launch.capabilities import ServerCapabilities
 from smart_app.closing.outbox import RELAUNCH, OutboxService
 from smart_app.closing.worker import OutboxWorker
-from smart_app.closing.write_strategy import decide_strategy
 from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.core import audit
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
-from smart_app.services import services
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
 from tests.outbox.test_random_faults import drive
 from tests.outbox.test_strategy import ORACLE
@@ -92,12 +89,7 @@ def test_separate_writes_stop_at_the_refused_resource_and_keep_what_was_written(
     chart: Chart,
 ) -> None:
     outbox = chart.outbox()
-    statement = ServerCapabilities().statement(services().gateway(chart.opened))
-    registration = services().launches.client.registrations.find(chart.opened.context.iss)
-    strategy = replace(
-        decide_strategy(statement, chart.opened.context.granted_scopes, registration),
-        transaction=False,
-    )
+    strategy = chart.strategy(transaction=False)
     plan = maya_plan("plan-half")
     chart.ehr.fault(status=400, methods=["POST"], path_prefix="/fhir/CarePlan")
     outbox.submit(chart.opened, plan, strategy=strategy)
@@ -129,12 +121,7 @@ def test_a_stalled_provenance_transaction_shows_the_plan_written_while_it_retrie
     chart: Chart,
 ) -> None:
     outbox = chart.outbox()
-    statement = ServerCapabilities().statement(services().gateway(chart.opened))
-    registration = services().launches.client.registrations.find(chart.opened.context.iss)
-    strategy = replace(
-        decide_strategy(statement, chart.opened.context.granted_scopes, registration),
-        transaction=True,
-    )
+    strategy = chart.strategy(transaction=True)
     plan = maya_plan("plan-provenance-stalled")
     # The first transaction (the plan) goes through; the second (its Provenances) meets a
     # chart that stalls once.

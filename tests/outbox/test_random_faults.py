@@ -12,9 +12,7 @@ from typing import Any
 import requests
 
 from fhir_mappings.codes import identifier_system
-from launch.capabilities import ServerCapabilities
 from smart_app.closing.outbox import OutboxService
-from smart_app.closing.write_strategy import decide_strategy
 from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.services import services
 from tests.outbox.conftest import TIMEOUT_S, Chart, maya_plan
@@ -60,9 +58,7 @@ def drive(outbox: OutboxService, plan_id: str, *, within_s: float = 60) -> Write
 
 
 def test_random_faults_still_write_each_resource_exactly_once(chart: Chart) -> None:
-    statement = ServerCapabilities().statement(services().gateway(chart.opened))
-    registration = services().launches.client.registrations.find(chart.opened.context.iss)
-    decided = decide_strategy(statement, chart.opened.context.granted_scopes, registration)
+    decided = chart.strategy()
     faults_url = f"{chart.ehr.sandbox.url}/_sandbox/faults"
     started, attempts = time.perf_counter(), 0
     for run in range(RUNS):

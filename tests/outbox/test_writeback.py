@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from launch.capabilities import ServerCapabilities
 from smart_app.closing.outbox import OutboxService
-from smart_app.closing.write_strategy import decide_strategy
 from smart_app.core import audit
-from smart_app.services import services
 from tests.outbox.conftest import Chart, maya_plan
 
 
@@ -30,12 +25,7 @@ def test_outbox_writes_each_resource_once_with_a_provenance_per_target(
     chart: Chart, transaction: bool
 ) -> None:
     outbox = chart.outbox()
-    statement = ServerCapabilities().statement(services().gateway(chart.opened))
-    registration = services().launches.client.registrations.find(chart.opened.context.iss)
-    strategy = replace(
-        decide_strategy(statement, chart.opened.context.granted_scopes, registration),
-        transaction=transaction,
-    )
+    strategy = chart.strategy(transaction=transaction)
     plan = maya_plan(f"plan-{transaction}")
 
     queued = outbox.submit(chart.opened, plan, strategy=strategy)
