@@ -309,6 +309,9 @@ def deploy(folder: Path, *, flip_config: Mapping[str, Any] | None = None) -> Ite
                 # Every launch comes from 127.0.0.1, hundreds a minute: the per-address
                 # limit of a real deployment would refuse them (tests/app/test_rate_limits.py).
                 "launch_rate_limit": "100000 per minute",
+                # As `flip serve` starts it (a test app skips it): the first launch after
+                # the start is measured too (benchmarks/__main__.py).
+                "warm_up": True,
                 **(flip_config or {}),
             }
         )

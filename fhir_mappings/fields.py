@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
-from typing import Any
+from typing import Any, get_args
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
@@ -68,6 +68,50 @@ def valid_resource(
         skips.skip(log, resource_type, "no id", invalid=True)
         return None
     return value
+
+
+# Every resource type Flip validates as R4: as it reads the chart (`valid_resource`) and as
+# it writes the plan, the partnering note and a pre-visit answer (writeback.py).
+VALIDATED_TYPES = (
+    "Appointment",
+    "CarePlan",
+    "DocumentReference",
+    "Encounter",
+    "Goal",
+    "Observation",
+    "Patient",
+    "Provenance",
+    "QuestionnaireResponse",
+    "RelatedPerson",
+)
+
+
+def load_models(resource_types: Iterable[str] = VALIDATED_TYPES) -> int:
+    """Import the models of `resource_types` and of every element they hold; how many.
+
+    fhir.resources imports an element's model (HumanName, Period, a backbone element) the
+    first time a resource holding one is validated: tens of milliseconds that the first
+    request after a start would otherwise spend. A resource of another type contained in
+    one of these (a CareTeam in a CarePlan) is still loaded when first seen.
+    """
+    waiting = [get_fhir_model_class(name) for name in resource_types]
+    loaded: set[type] = set()
+    while waiting:
+        model = waiting.pop()
+        if model in loaded:
+            continue
+        loaded.add(model)
+        for field in model.model_fields.values():
+            waiting.extend(element.get_model_klass() for element in _elements(field.annotation))
+    return len(loaded)
+
+
+def _elements(annotation: Any) -> Iterator[Any]:
+    """The fhir.resources element types in a field's annotation (`X | None`, `List[X]`)."""
+    if isinstance(annotation, type) and hasattr(annotation, "get_model_klass"):
+        yield annotation
+    for argument in get_args(annotation):
+        yield from _elements(argument)
 
 
 def _bounded(value: Any) -> Any:

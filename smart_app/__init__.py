@@ -12,6 +12,7 @@ from flask import Flask, Response, g
 from flask_babel import Babel
 from sqlalchemy.exc import SQLAlchemyError
 
+from fhir_mappings.fields import load_models
 from fhir_mappings.narrative import learning_words
 from fhir_mappings.previsit_summary import preview
 from smart_app import errors, services
@@ -85,7 +86,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(preview)
     app.add_template_global(style_nonce)
     app.after_request(_security_headers(found.launches.client.registrations.framing_origins()))
+    if settings.warms_up:
+        _warm_up(app)
     return app
+
+
+def _warm_up(app: Flask) -> None:
+    # The first launch after a start would otherwise compile the templates it renders and
+    # import the FHIR models of what it reads (about 0.1 s), and the first Finish those of
+    # what it writes. Done last: a template is compiled with the filters added above.
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        app.jinja_env.get_template(name)
+    load_models()
 
 
 def _purge_expired(app: Flask) -> None:

@@ -22,6 +22,8 @@ from smart_app.core.vault import split_keys
 
 # Secrets that must come from the environment in production.
 SECRET_SETTINGS = ("secret_key", "token_encryption_key")
+# Switches whose default, None, means "decided by env": read from the environment as bools.
+ENV_DECIDED_SWITCHES = ("outbox_worker", "warm_up")
 # Development's generated secrets, in the instance folder (readable by this user only).
 DEV_SECRETS_FILE = "flip-dev-secrets.json"
 
@@ -54,6 +56,9 @@ class Settings:
     canonical_base: str = "https://flip.example.org/fhir"
     # The write-back worker thread; None: on, except when testing (tests drive the outbox).
     outbox_worker: bool | None = None
+    # Compile the pages' templates and import the FHIR models at start, so the first
+    # launch after a start is as quick as the next; None: on, except when testing.
+    warm_up: bool | None = None
     outbox_poll_s: float = 0.5
     # Retries back off exponentially from base to cap, with full jitter.
     outbox_backoff_base_s: float = 2.0
@@ -88,6 +93,11 @@ class Settings:
         if self.outbox_worker is None:
             return self.env != "testing"
         return self.outbox_worker
+
+    @property
+    def warms_up(self) -> bool:
+        """True when create_app should do the first requests' one-time work itself."""
+        return self.env != "testing" if self.warm_up is None else self.warm_up
 
     @property
     def is_production(self) -> bool:
@@ -196,7 +206,7 @@ def _typed(name: str, value: str) -> Any:
     # Environment variables are text: numbers and switches become what their default is.
     default = getattr(Settings(), name)
     try:
-        if isinstance(default, bool) or name == "outbox_worker":
+        if isinstance(default, bool) or name in ENV_DECIDED_SWITCHES:
             return value.strip().lower() in ("1", "true", "yes", "on")
         if isinstance(default, int):
             return int(value)
