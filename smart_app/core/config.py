@@ -56,9 +56,6 @@ class Settings:
     canonical_base: str = "https://flip.example.org/fhir"
     # The write-back worker thread; None: on, except when testing (tests drive the outbox).
     outbox_worker: bool | None = None
-    # Compile the pages' templates and import the FHIR models at start, so the first
-    # launch after a start is as quick as the next; None: on, except when testing.
-    warm_up: bool | None = None
     outbox_poll_s: float = 0.5
     # Retries back off exponentially from base to cap, with full jitter.
     outbox_backoff_base_s: float = 2.0
@@ -81,6 +78,9 @@ class Settings:
     # The largest request body Flip reads, in bytes; a larger one is refused with 413
     # before it is parsed. Flip's largest request (a plan at every limit) is under 200 KB.
     max_request_bytes: int = 1024 * 1024
+    # Compile the page templates and import the FHIR models at start, so that the first
+    # launch after a start does not wait for them; None: on, except when testing.
+    warm_up: bool | None = None
 
     @property
     def clinic_zone(self) -> ZoneInfo:
