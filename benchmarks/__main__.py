@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks import chart
 from benchmarks.actions import measure_actions
 from benchmarks.chromium import ChromiumResult, chromium, measure_chromium
+from benchmarks.machine import IDLE_MS, idle_wake_ratio
 from benchmarks.measure import (
     ChartResult,
     LatencyResult,
@@ -72,6 +73,8 @@ def run(options: Options, *, log: Any = sys.stderr) -> dict[str, Any]:
         for latency_ms in options.latencies_ms:
             print(f"launching {options.launches}x at {latency_ms} ms latency...", file=log)
             latencies.append(measure_latency(ehr, latency_ms, options.launches))
+        print(f"this machine: the same work after {IDLE_MS} ms idle and after none...", file=log)
+        wake = idle_wake_ratio()
         ehr.set_latency(0)  # server time excludes FHIR waiting; no need to wait for it
         print(f"agenda actions, {options.action_repeats}x each...", file=log)
         actions = measure_actions(ehr, options.action_repeats)
@@ -96,6 +99,7 @@ def run(options: Options, *, log: Any = sys.stderr) -> dict[str, Any]:
         charts,
         round(first.fhir.requests),
         first.flip_server_s * 1000,
+        wake,
         clicks,
         actions,
         spike,

@@ -7,6 +7,7 @@ from typing import Any
 
 from benchmarks.actions import ActionResult
 from benchmarks.chromium import ChromiumResult
+from benchmarks.machine import IDLE_MS
 from benchmarks.measure import ChartResult, LatencyResult
 from benchmarks.spike import SpikeResult
 from benchmarks.writeback import WritebackResult
@@ -57,6 +58,7 @@ class Measured:
     charts: list[ChartResult]
     first_launch_requests: int
     first_launch_server_ms: float  # Flip's own time in the first launch after its start
+    idle_wake_ratio: float  # this machine: the same CPU work after an idle wait / after none
     clicks: list[ChromiumResult]
     actions: list[ActionResult]
     spike: SpikeResult
@@ -83,6 +85,8 @@ def build_rows(measured: Measured) -> list[Row]:
     ]
     rows += _chromium_rows(measured.clicks)
     rows += _launch_rows(measured.latencies)
+    idle = f"this machine: same CPU work after {IDLE_MS} ms idle / none"
+    rows.append(Row(idle, measured.idle_wake_ratio, "x"))
     for a in measured.actions:
         rows.append(
             _at_most(
@@ -263,6 +267,7 @@ def results_json(settings: dict[str, Any], measured: Measured, rows: list[Row]) 
         "settings": settings,
         "first_launch_fhir_requests": measured.first_launch_requests,
         "first_launch_flip_server_ms": measured.first_launch_server_ms,
+        "machine_idle_wake_ratio": measured.idle_wake_ratio,
         "chromium": [asdict(c) for c in measured.clicks],
         "latency": [asdict(r) for r in measured.latencies],
         "agenda_actions": [asdict(a) for a in measured.actions],

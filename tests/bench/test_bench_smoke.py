@@ -43,6 +43,8 @@ def test_bench_prints_the_table_and_writes_every_result(
         "Chromium click-to-concern / floor @150ms",
         "  hop: launch (302) @150ms",
         "Flip's own server time per launch @150ms",
+        "Flip's own server time, first launch after start",
+        "this machine: same CPU work after 150 ms idle / none",
         "agenda action 'merge' server time",
         "server time, 2 extra, a 50-item answer / small chart",
         "server time, 6 extra / small chart",
@@ -68,6 +70,8 @@ def test_bench_prints_the_table_and_writes_every_result(
     # The injected latency is really there: a batch can't beat one 150 ms round trip.
     assert at_150["floor_batch_median_ms"] >= 150
     assert at_150["fhir_requests_per_launch"] == 1
+    assert written["first_launch_flip_server_ms"] > 0
+    assert written["machine_idle_wake_ratio"] > 0
     assert [c["filler_resources"] for c in written["chart_sizes"]] == [2, 2, 6]
     assert [c["answer_items"] for c in written["chart_sizes"]] == [2, 50, 2]
     assert {a["action"]: a["fhir_requests"] for a in written["agenda_actions"]} == dict.fromkeys(
