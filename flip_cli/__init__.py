@@ -95,7 +95,8 @@ def audit(patient: str) -> None:
     from smart_app.core.db import db
 
     _check_settings()
-    with create_app({"outbox_worker": False}).app_context():
+    # One read and out: no background worker, no pages to warm up.
+    with create_app({"outbox_worker": False, "warm_up": False}).app_context():
         events = events_for(patient)
         db.engine.dispose()  # close pooled connections before the process ends
     if not events:

@@ -18,7 +18,7 @@ def keys_rotate() -> None:
     from smart_app.core.resealing import reseal_all
     from smart_app.services import services
 
-    app = create_app({"outbox_worker": False})
+    app = create_app({"outbox_worker": False, "warm_up": False})  # one pass over the tables
     with app.app_context():
         try:
             counts = reseal_all(services().vault)
