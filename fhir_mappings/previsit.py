@@ -232,12 +232,8 @@ def _collect(
 
 
 def _strings(answers: list[Resource] | None) -> list[str]:
-    # Each non-blank valueString (fields.text), in one comprehension: thousands cost little.
-    return [
-        found
-        for answer in answers or []
-        if isinstance(found := answer.get("valueString"), str) and found.strip()
-    ]
+    # In one comprehension: a pre-visit answer may hold thousands.
+    return [found for answer in answers or [] if (found := text(answer.get("valueString")))]
 
 
 def _booleans(answers: list[Resource] | None) -> Iterator[bool]:

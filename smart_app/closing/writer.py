@@ -111,13 +111,14 @@ def _write_transaction(
         ],
     }
     references = _references(gateway.transaction(bundle), [w.resource_type for w in planned])
+    answered = list(zip(planned, references, strict=True))
     record.all(
         {
             w.key: {"status": "written", "id": reference, "message": None}
-            for w, reference in zip(planned, references, strict=True)
+            for w, reference in answered
         }
     )
-    return {w.full_url: reference for w, reference in zip(planned, references, strict=True)}
+    return {w.full_url: reference for w, reference in answered}
 
 
 def _write_provenances(
