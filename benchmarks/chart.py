@@ -23,6 +23,7 @@ ENCOUNTER = "e-visit"
 PRACTITIONER = "dr1"
 # Teen: number one + one other; mom: one; clinician: one unmatched encounter reason.
 MIN_AGENDA_ITEMS = 3
+SMALL_ANSWER_ITEMS = 2  # the teen's answer: her number one concern and one other
 _ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 _HEART_RATE = "8867-4"
 
@@ -86,7 +87,7 @@ def visit_chart(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def teen_answer(now: datetime, *, other_concerns: int = 1) -> dict[str, Any]:
+def teen_answer(now: datetime, *, other_concerns: int = SMALL_ANSWER_ITEMS - 1) -> dict[str, Any]:
     """The teen's pre-visit answer; with thousands of other concerns, a big one to show."""
     others = ["Sleepovers"] + [f"Another worry {n}" for n in range(1, other_concerns)]
     return _previsit(

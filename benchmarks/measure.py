@@ -283,37 +283,70 @@ class ChartResult:
 
     filler_resources: int
     page_loads: int
-    answer_items: int  # items of the teen's pre-visit answer (2 in the small chart)
+    answer_items: int  # items of the teen's pre-visit answer (chart.SMALL_ANSWER_ITEMS: small)
     server_median_ms: float
     server_p95_ms: float
     fhir_wait_median_ms: float  # the sandbox's share, excluded from server time
 
 
-def measure_chart(
-    deployment: Deployment, filler_resources: int, page_loads: int, *, answer_items: int = 2
-) -> ChartResult:
+def measure_chart(deployment: Deployment, filler_resources: int, page_loads: int) -> ChartResult:
     """Launch once, then load the visit page `page_loads` times, each split Flip vs FHIR."""
+    launched = _launched_and_loaded(deployment)
+    loads = [_timed_load(deployment, launched) for _ in range(page_loads)]
+    return _chart_result(filler_resources, chart.SMALL_ANSWER_ITEMS, loads)
+
+
+def measure_answers(
+    deployment: Deployment, filler_resources: int, page_loads: int, now: datetime, items: int
+) -> tuple[ChartResult, ChartResult]:
+    """The visit page with the teen's small answer and with an `items`-item one, in turns.
+
+    The answer is swapped (untimed) before each load, so a busy moment of the machine
+    falls on both sizes alike instead of skewing their ratio. The small answer is left.
+    """
+    launched = _launched_and_loaded(deployment)
+    small = chart.SMALL_ANSWER_ITEMS
+    loads: dict[int, list[tuple[float, float]]] = {small: [], items: []}
+    for _ in range(page_loads):
+        for size, found in loads.items():
+            deployment.put(chart.teen_answer(now, other_concerns=size - 1))
+            found.append(_timed_load(deployment, launched))
+    deployment.put(chart.teen_answer(now))
+    return (
+        _chart_result(filler_resources, small, loads[small]),
+        _chart_result(filler_resources, items, loads[items]),
+    )
+
+
+def _launched_and_loaded(deployment: Deployment) -> Launch:
     launched = launch_once(deployment)
     # One untimed load first: what varies between sizes should be the chart, not warm-up.
     check_visit_page(launched.browser.get(launched.visit_url))
-    server: list[float] = []
-    waiting: list[float] = []
-    for _ in range(page_loads):
-        before = scrape_fhir_metrics(deployment.flip_url)
-        started = time.perf_counter()
-        page = launched.browser.get(launched.visit_url)
-        seconds = time.perf_counter() - started
-        fhir = scrape_fhir_metrics(deployment.flip_url) - before
-        check_visit_page(page)
-        server.append(seconds - fhir.wait_s)
-        waiting.append(fhir.wait_s)
+    return launched
+
+
+def _timed_load(deployment: Deployment, launched: Launch) -> tuple[float, float]:
+    """One load of the visit page: Flip's server time and its wait on the EHR, seconds."""
+    before = scrape_fhir_metrics(deployment.flip_url)
+    started = time.perf_counter()
+    page = launched.browser.get(launched.visit_url)
+    seconds = time.perf_counter() - started
+    fhir = scrape_fhir_metrics(deployment.flip_url) - before
+    check_visit_page(page)
+    return seconds - fhir.wait_s, fhir.wait_s
+
+
+def _chart_result(
+    filler_resources: int, answer_items: int, loads: list[tuple[float, float]]
+) -> ChartResult:
+    server = [s for s, _ in loads]
     return ChartResult(
         filler_resources=filler_resources,
-        page_loads=page_loads,
+        page_loads=len(loads),
         answer_items=answer_items,
         server_median_ms=median_ms(server),
         server_p95_ms=p95_ms(server),
-        fhir_wait_median_ms=median_ms(waiting),
+        fhir_wait_median_ms=median_ms([w for _, w in loads]),
     )
 
 

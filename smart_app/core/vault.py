@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
@@ -29,7 +30,7 @@ class Vault:
 
     def seal(self, value: Any) -> str:
         """Encrypt a JSON-serialisable value."""
-        return self._fernet.encrypt(json.dumps(value).encode()).decode()
+        return self._fernet.encrypt(_dumps(value)).decode()
 
     def open(self, sealed: str) -> Any:
         """Decrypt a value sealed by `seal`."""
@@ -52,6 +53,16 @@ class Vault:
     def check_api_token(self, launch_id: str, token: str | None) -> bool:
         """True when `token` is this launch's API token."""
         return token is not None and hmac.compare_digest(self.api_token(launch_id), token)
+
+
+def _dumps(value: Any) -> bytes:
+    # orjson writes a chart read (a 5,000-item answer is 200 kB) ten times faster than
+    # json.dumps, on every page. What it refuses (a lone surrogate, an integer over 64 bits,
+    # a key that is not a string) is written as before.
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
 
 
 def split_keys(setting: str) -> list[str]:
