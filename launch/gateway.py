@@ -354,10 +354,10 @@ def _entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _json(response: requests.Response) -> Any:
     # orjson parses a big chart read in a fraction of the standard parser's time. What it
-    # refuses and Python's parser reads (a byte-order mark, UTF-16, a lone surrogate, an
-    # integer over 64 bits, NaN) is read as before, except that NaN and Infinity, which
-    # JSON does not have, stay text: a resource holding one stays invalid after its read
-    # is sealed and opened again (smart_app/core/vault.py writes them as null).
+    # refuses (a byte-order mark, UTF-16, a lone surrogate, an integer over 64 bits),
+    # Python's parser reads as before. NaN and Infinity, which JSON does not have, it reads
+    # as text, not as floats: sealed, a float NaN would come back as null (core/vault.py),
+    # and a resource holding one must stay invalid once its read is kept.
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:

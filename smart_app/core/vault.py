@@ -58,7 +58,8 @@ class Vault:
 def _dumps(value: Any) -> bytes:
     # orjson writes a chart read (a 5,000-item answer is 200 kB) ten times faster than
     # json.dumps, on every page. What it refuses (a lone surrogate, an integer over 64 bits,
-    # a key that is not a string) is written as before.
+    # a key that is not a string) is written as before. It writes a float NaN as null; none
+    # comes from the EHR (launch/gateway.py reads NaN as text).
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
