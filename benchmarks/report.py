@@ -196,14 +196,10 @@ def _chart_rows(charts: list[ChartResult]) -> list[Row]:
             Row(f"server time per agenda, {_chart_label(c)}", c.server_median_ms, "ms"),
             Row(f"  (excluded FHIR wait, {_chart_label(c)})", c.fhir_wait_median_ms, "ms"),
         ]
-    sizes = [
-        c for c in charts if c.answer_items == SMALL_ANSWER_ITEMS
-    ]  # the charts with the small answer
+    sizes = _with_small_answer(charts)
     if sizes:
         small = sizes[0]
-        bigger = [c for c in charts if c.answer_items > SMALL_ANSWER_ITEMS] + [sizes[-1]] * (
-            len(sizes) > 1
-        )
+        bigger = [c for c in charts if c not in sizes] + [sizes[-1]] * (len(sizes) > 1)
         for c in bigger:
             rows.append(
                 _at_most(
@@ -247,6 +243,11 @@ def _spike_rows(spike: SpikeResult) -> list[Row]:
     ]
 
 
+def _with_small_answer(charts: list[ChartResult]) -> list[ChartResult]:
+    """The charts of each size with the teen's small answer (no big answer in them)."""
+    return [c for c in charts if c.answer_items == SMALL_ANSWER_ITEMS]
+
+
 def server_spread(charts: list[ChartResult]) -> float:
     """Largest over smallest median server time across chart sizes."""
     times = [c.server_median_ms for c in charts]
@@ -280,10 +281,7 @@ def results_json(settings: dict[str, Any], measured: Measured, rows: list[Row]) 
         "chart_sizes": [asdict(c) for c in charts],
         "spike": asdict(measured.spike),
         "writeback": asdict(measured.writeback),
-        "server_time_spread": server_spread(
-            [c for c in charts if c.answer_items == SMALL_ANSWER_ITEMS]
-        )
-        or None,
+        "server_time_spread": server_spread(_with_small_answer(charts)) or None,
         "server_time_measures": SERVER_TIME_MEANING,
         "checks": [
             {"metric": r.metric, "value": r.value, "unit": r.unit, "target": r.target}
