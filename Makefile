@@ -15,9 +15,12 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/flip demo
 
+# The suite waits on HTTP, databases and browsers as much as it computes: two workers
+# (pytest-xdist) on this machine's two cores. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(INSTALLED)
 	scripts/ensure-chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
