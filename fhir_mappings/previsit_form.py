@@ -13,7 +13,7 @@ second one. A patient who keeps the answers from their family gets the v3-Confid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,16 @@ def form_items(questionnaire: Mapping[str, Any], lang: str) -> dict[str, FormIte
             options=options,
         )
     return items
+
+
+def for_family(items: Mapping[str, FormItem], lang: str, name: str) -> dict[str, FormItem]:
+    """The items as a parent, or someone else, is asked them: about `name`'s health (the
+    patient's given name), in `lang` (English where Flip has no family words in it)."""
+    words = q.FAMILY_WORDS.get(lang, q.FAMILY_WORDS["en"])
+    return {
+        link_id: replace(item, text=words[link_id].format(name=name)) if link_id in words else item
+        for link_id, item in items.items()
+    }
 
 
 def answers_to_questionnaire_response(

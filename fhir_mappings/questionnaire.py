@@ -106,6 +106,36 @@ SPANISH: dict[str, str] = {
 }
 TRANSLATIONS = {"es": SPANISH}
 
+# A parent, or someone else answering for the patient, is asked about the patient's health,
+# not their own: the same items (the same linkIds and answers), worded for them with the
+# patient's given name. Flip's form asks them so; the published Questionnaire keeps the
+# patient's words.
+FAMILY_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        NUMBER_ONE_CONCERN: (
+            "Currently, what is your number ONE concern or goal related to {name}'s health? "
+            "This could be related to a specific symptom (e.g., diarrhea), worry for the "
+            "future (e.g., need for surgery, cost of care) or how {name}'s condition might "
+            "impact an upcoming life event (e.g., wedding, travel). Or you can report that you "
+            "have no current concerns or goals."
+        ),
+        PARTNERING_STYLE: "How do you like to partner in {name}'s health care?",
+        LEARNING_PREFERENCES: "How do you like to learn about {name}'s health?",
+    },
+    "es": {
+        NUMBER_ONE_CONCERN: (
+            "En este momento, ¿cuál es su preocupación o meta número UNO sobre la salud de "
+            "{name}? Puede ser un síntoma (por ejemplo, diarrea), una preocupación para el "
+            "futuro (por ejemplo, necesitar una operación, lo que cuesta la atención) o cómo "
+            "la condición de {name} puede afectar algo que viene pronto en su vida (por "
+            "ejemplo, una boda, un viaje). O puede decirnos que no tiene preocupaciones ni "
+            "metas en este momento."
+        ),
+        PARTNERING_STYLE: "¿Cómo le gusta participar en el cuidado de la salud de {name}?",
+        LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre la salud de {name}?",
+    },
+}
+
 
 def partnering_style_display(code: str) -> str | None:
     """The words of a partnering-style code, or None when Flip does not know it."""

@@ -23,6 +23,7 @@ from fhir_mappings.previsit_form import (
     FormAnswers,
     FormItem,
     answers_to_questionnaire_response,
+    for_family,
     form_items,
     previsit_identifier,
 )
@@ -84,10 +85,34 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class _Chart:
     patient: Person
+    given_name: str | None  # the patient's, when the chart gives one
     family: tuple[Person, ...]
     teen: bool  # 12-17, or an age the chart does not give
     visit_key: str
-    visit_label: str
+    visit_start: datetime | None  # the booked visit's, in the clinic's zone
+    checked_in: bool = False  # on the tablet at check-in: the visit happening now
+
+    def named(self) -> str:
+        """The patient, as a parent's questions name them."""
+        return self.given_name or _("your family member")
+
+    def visit_label(self, turn: _Turn | None = None) -> str:
+        """The visit the form is for, in words: the patient's own, or theirs to a parent."""
+        name = self.named() if turn is not None and turn.by_family else None
+        label: str
+        if self.checked_in:
+            label = _("today's visit")
+        elif self.visit_start is None:
+            label = _("%(name)s's next visit", name=name) if name else _("your next visit")
+        else:
+            date = format_date(self.visit_start.date(), "full")
+            time = format_time(self.visit_start.time(), "short")
+            label = (
+                _("%(name)s's visit on %(date)s at %(time)s", name=name, date=date, time=time)
+                if name
+                else _("your visit on %(date)s at %(time)s", date=date, time=time)
+            )
+        return label
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +122,11 @@ class _Turn:
     author: str
     source: str
     asked: Asked
+
+    @property
+    def by_family(self) -> bool:
+        """A parent, or someone else, answers: asked about the patient's health, not theirs."""
+        return self.asked.respondent != "patient"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +149,10 @@ class PrevisitService:
             return self._choosing(opened, chart, lang)
         stored = self.store.find(self._owner(opened, chart, turn))
         return FormPage(
-            items=self._items(lang),
+            items=self._items(lang, chart, turn),
             answers=stored.answers if stored else FormAnswers(),
             asked=turn.asked,
-            visit_label=chart.visit_label,
+            visit_label=chart.visit_label(turn),
             lang=lang,
             delivery=stored.state if stored else None,
             tablet=opened.handover == TABLET,
@@ -134,12 +164,12 @@ class PrevisitService:
         turn = self._turn(opened, chart)
         if turn is None:  # the tablet's turn ended in another tab: ask who is answering
             return self._choosing(opened, chart, lang)
-        items = self._items(lang)
+        items = self._items(lang, chart, turn)
         tablet = opened.handover == TABLET
         answers, errors = parse_answers(posted, items, turn.asked)
         if errors:
             return FormPage(
-                items, answers, turn.asked, chart.visit_label, lang, errors, tablet=tablet
+                items, answers, turn.asked, chart.visit_label(turn), lang, errors, tablet=tablet
             )
         owner = self._owner(opened, chart, turn)
         before = self.store.find(owner)
@@ -179,7 +209,7 @@ class PrevisitService:
             items,
             answers,
             turn.asked,
-            chart.visit_label,
+            chart.visit_label(turn),
             lang,
             delivery=delivery,
             just_sent=True,
@@ -218,7 +248,7 @@ class PrevisitService:
             items={},
             answers=FormAnswers(),
             asked=Asked(None, sharing=False, sharing_required=False),
-            visit_label=chart.visit_label,
+            visit_label=chart.visit_label(),
             lang=lang,
             tablet=True,
             people=(chart.patient, *chart.family, _someone_else()),
@@ -244,8 +274,9 @@ class PrevisitService:
             return _Turn(author, chart.patient.reference, Asked("other", False, False))
         return _Turn(who, who, Asked(respondent="parent", sharing=False, sharing_required=False))
 
-    def _items(self, lang: str) -> dict[str, FormItem]:
-        return form_items(build_questionnaire(self.canonical_base), lang)
+    def _items(self, lang: str, chart: _Chart, turn: _Turn) -> dict[str, FormItem]:
+        items = form_items(build_questionnaire(self.canonical_base), lang)
+        return for_family(items, lang, chart.named()) if turn.by_family else items
 
     def _owner(self, opened: OpenLaunch, chart: _Chart, turn: _Turn) -> Owner:
         assert opened.context.patient  # roles.py: a launch always has its patient
@@ -270,7 +301,8 @@ class PrevisitService:
         patient = patients[0] if patients else {}
         born = partial_date_from_fhir(patient.get("birthDate"))
         age = born.age_on(today) if born else None
-        me = Person(f"Patient/{patient_id}", first_given_name(patient) or _("the patient"))
+        given = first_given_name(patient)
+        me = Person(f"Patient/{patient_id}", given or _("the patient"))
         family = tuple(
             Person(f"RelatedPerson/{r['id']}", first_given_name(r) or _("a parent"))
             for r in related
@@ -280,18 +312,13 @@ class PrevisitService:
         if opened.handover == TABLET and opened.context.encounter:
             # At check-in: the visit happening now.
             encounter = f"Encounter/{opened.context.encounter}"
-            return _Chart(me, family, teen, encounter, _("today's visit"))
+            return _Chart(me, given, family, teen, encounter, None, checked_in=True)
         visit = _next_visit(appointments, datetime.now(UTC))
         if visit is None:
-            return _Chart(me, family, teen, "next", _("your next visit"))
+            return _Chart(me, given, family, teen, "next", None)
         appointment_id, start = visit
         local = start.astimezone(self.clinic_zone)
-        label = _(
-            "your visit on %(date)s at %(time)s",
-            date=format_date(local.date(), "full"),
-            time=format_time(local.time(), "short"),
-        )
-        return _Chart(me, family, teen, f"Appointment/{appointment_id}", label)
+        return _Chart(me, given, family, teen, f"Appointment/{appointment_id}", local)
 
 
 def _someone_else() -> Person:

@@ -101,6 +101,7 @@ def test_a_teen_and_her_mom_answer_on_their_phones(browser: Browser, ehr: Deploy
     sign_in(mom, ehr, "RelatedPerson/rp-mom")
     assert TEEN_WORDS not in mom.content()
     expect(mom.locator('[data-link-id="share-with-family"]')).to_have_count(0)
+    expect(mom.locator("body")).to_contain_text("related to Maya's health?")  # not her own
     mom.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
     mom.locator('[data-action="submit-previsit"]').click()
     expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
@@ -177,6 +178,7 @@ def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: 
     assert TEEN_WORDS not in frame.content()
     frame.locator('[data-who="RelatedPerson/rp-mom"]').click()
     expect(frame.locator('[data-link-id="number-one-concern"]')).to_have_value("")
+    expect(frame.locator("body")).to_contain_text("related to Maya's health?")
     frame.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
     frame.locator('[data-action="submit-previsit"]').click()
     frame.locator('[data-action="hand-back"]').click()

@@ -4,6 +4,7 @@ clinician's visit reads them, from the EHR or, where it takes none, from Flip's 
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,7 @@ def test_a_patient_launch_lands_on_the_form_and_sees_no_clinicians_words(
     # A teen is asked about sharing with nothing preselected, and names the booked visit.
     assert re.search(r'name="share-with-family" value="(yes|no)" checked', page.text) is None
     assert "your visit on" in page.text
+    assert "related to your health?" in page.text  # the patient is asked about their own
 
 
 def test_a_teen_answers_in_spanish_keeps_it_private_and_the_chart_gets_it_once(
@@ -137,6 +139,14 @@ def test_a_parent_never_sees_the_teens_words_and_the_visit_shows_the_teen_first(
     assert TEEN_WORDS not in parent_form.text
     assert 'data-link-id="share-with-family"' not in parent_form.text  # only a patient decides
     assert 'data-link-id="respondent"' not in parent_form.text  # the sign-in says who
+    # Asked about Maya's health and Maya's visit, not their own, in English and in Spanish.
+    words = html.unescape(parent_form.text)
+    assert "related to Maya's health?" in words and "For Maya's visit on" in words
+    assert "How do you like to partner in Maya's health care?" in words
+    assert "your health" not in words
+    spanish = html.unescape(parent.get(f"{parent_form.url}?lang=es").text)
+    assert "meta número UNO sobre la salud de Maya?" in spanish
+    assert "Para la cita de Maya del" in spanish
     sent = send(parent, parent_form, [("number-one-concern", "Her weight gain this winter")])
     assert 'data-previsit-status="sent"' in sent.text
     assert TEEN_WORDS not in sent.text

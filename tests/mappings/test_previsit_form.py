@@ -10,6 +10,7 @@ from fhir_mappings.codes import identifier_system
 from fhir_mappings.previsit_form import (
     FormAnswers,
     answers_to_questionnaire_response,
+    for_family,
     form_items,
     previsit_identifier,
     with_flips_own,
@@ -55,3 +56,22 @@ def test_the_forms_words_come_from_the_questionnaire_in_each_language() -> None:
     assert english[q.NUMBER_ONE_CONCERN].text == by_link_id[q.NUMBER_ONE_CONCERN]["text"]
     assert spanish[q.NUMBER_ONE_CONCERN].text == q.SPANISH[q.NUMBER_ONE_CONCERN]
     assert spanish[q.PARTNERING_STYLE].options[0].display == q.SPANISH["team-decides"]
+
+
+def test_a_parent_is_asked_about_the_patients_health_with_the_same_items() -> None:
+    questionnaire = build_questionnaire()
+    for lang, about in (("en", "Maya's health"), ("es", "la salud de Maya")):
+        own = form_items(questionnaire, lang)
+        family = for_family(own, lang, "Maya")
+        assert family.keys() == own.keys()
+        for link_id in (q.NUMBER_ONE_CONCERN, q.PARTNERING_STYLE, q.LEARNING_PREFERENCES):
+            assert about in family[link_id].text, (lang, link_id)
+            assert "Maya" not in own[link_id].text
+        # Only the question's words change: the answers a parent chooses are the patient's.
+        assert family[q.PARTNERING_STYLE].options == own[q.PARTNERING_STYLE].options
+        assert family[q.OTHER_CONCERNS] == own[q.OTHER_CONCERNS]
+    # A language without family words falls back to English, never to the patient's words.
+    assert (
+        "Maya's health"
+        in for_family(form_items(questionnaire, "fr"), "fr", "Maya")[q.NUMBER_ONE_CONCERN].text
+    )
