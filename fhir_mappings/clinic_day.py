@@ -50,7 +50,7 @@ class DayRow:
 
     booking: Booking
     patient: PatientSummary | None  # None: the EHR did not give Flip this Patient
-    age: int | None
+    age: str | None  # as clinicians say it: "5 mo" under two years, else "13 y"
     answers: PrevisitSummary
     open_items: int
 
@@ -148,7 +148,7 @@ def day_rows(
                 patient=summary,
                 age=None
                 if summary is None or summary.birth_date is None
-                else summary.birth_date.age_on(booking.start.date()),
+                else summary.birth_date.age_words(booking.start.date()),
                 answers=summarize(inputs.answers, reading.clinic_language),
                 open_items=sum(1 for i in inputs.clinician_items if i.origin in LAST_PLAN),
             )

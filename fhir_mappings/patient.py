@@ -42,14 +42,27 @@ class PartialDate:
 
     def age_on(self, today: date) -> int | None:
         """Completed years on `today`, or None when the precision leaves it open."""
+        oldest, youngest = (_completed_months(day, today) // 12 for day in self._bounds())
+        return oldest if oldest == youngest and oldest >= 0 else None
+
+    def months_on(self, today: date) -> int | None:
+        """Completed months on `today`, or None when the precision leaves it open."""
+        oldest, youngest = (_completed_months(day, today) for day in self._bounds())
+        return oldest if oldest == youngest and oldest >= 0 else None
+
+    def age_words(self, today: date) -> str | None:
+        """The age as clinicians say it: "5 mo" under two years, else "13 y"; None when
+        the precision leaves it open."""
+        months, years = self.months_on(today), self.age_on(today)
+        if months is not None and months < 24:
+            return f"{months} mo"
+        return None if years is None else f"{years} y"
+
+    def _bounds(self) -> tuple[date, date]:
+        # The earliest and the latest day of birth this precision allows.
         first_month, last_month = (self.month, self.month) if self.month else (1, 12)
-        earliest = date(self.year, first_month, self.day or 1)
         last_day = self.day or calendar.monthrange(self.year, last_month)[1]
-        latest = date(self.year, last_month, last_day)
-        if earliest > today:
-            return None
-        oldest, youngest = _completed_years(earliest, today), _completed_years(latest, today)
-        return oldest if oldest == youngest else None
+        return date(self.year, first_month, self.day or 1), date(self.year, last_month, last_day)
 
 
 def partial_date_from_fhir(value: object) -> PartialDate | None:
@@ -66,8 +79,10 @@ def partial_date_from_fhir(value: object) -> PartialDate | None:
     return PartialDate(year, month, day)
 
 
-def _completed_years(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+def _completed_months(born: date, today: date) -> int:
+    # Negative before birth. A month is completed on its day of birth, or after it in a
+    # shorter month (born on 29 February: one year old on 1 March).
+    return (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ from tests.support.databases import sqlite_url
 
 TEEN_SECRET = "I vape sometimes and do not want mom to know"
 TODAY = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+# Ana is an infant: born five months before today (on a day every month has).
+_MONTHS = TODAY.year * 12 + TODAY.month - 1 - 5
+ANA_BORN = f"{_MONTHS // 12:04d}-{_MONTHS % 12 + 1:02d}-{min(TODAY.day, 28):02d}"
 
 
 def book(ehr: Deployment, appointment_id: str, patient: str, start: datetime, **more: Any) -> None:
@@ -50,7 +53,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         teen["subject"] = {"reference": "Patient/p2"}
         teen["item"].append({"linkId": "share-with-family", "answer": [{"valueBoolean": False}]})
         ehr.put(teen)
-        ehr.seed("Patient", "p3", name=[{"given": ["Ana"], "family": "Reyes"}])
+        ehr.seed("Patient", "p3", name=[{"given": ["Ana"], "family": "Reyes"}], birthDate=ANA_BORN)
         book(ehr, "a-ben", "p2", TODAY + timedelta(hours=1), reasonCode=[{"text": "CF review"}])
         book(ehr, "a-maya", "p1", TODAY, reasonCode=[{"text": "Weight check"}])
         book(ehr, "a-ana", "p3", TODAY + timedelta(hours=2))
@@ -104,6 +107,7 @@ def test_a_launch_from_the_schedule_lists_the_days_appointments_in_time_order(
     assert "Lacrosse travel without my vest" in maya and "Answered by" in maya
     assert "(family)" in maya  # her mom answered too
     assert "Nobody has answered yet" in ana
+    assert '<span class="quiet" data-age>5 mo</span>' in ana  # an infant's age in months
     assert "/chart/p1" in maya and 'target="_top"' in maya  # the row opens the chart
 
 

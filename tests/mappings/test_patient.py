@@ -82,5 +82,28 @@ def test_any_birth_date_text_never_breaks_the_patient(text: str) -> None:
 def test_age_from_a_partial_date_never_contradicts_the_full_one(birth: date, days: int) -> None:
     today = birth + timedelta(days=days)
     full_age = PartialDate(birth.year, birth.month, birth.day).age_on(today)
+    full_months = PartialDate(birth.year, birth.month, birth.day).months_on(today)
     for partial in (PartialDate(birth.year, birth.month), PartialDate(birth.year)):
         assert partial.age_on(today) in (None, full_age)
+        assert partial.months_on(today) in (None, full_months)
+
+
+@pytest.mark.parametrize(
+    ("birth", "today", "words"),
+    [
+        (PartialDate(2026, 7, 7), date(2026, 12, 7), "5 mo"),  # an infant: months
+        (PartialDate(2026, 7, 7), date(2026, 12, 6), "4 mo"),
+        (PartialDate(2026, 12, 1), date(2026, 12, 7), "0 mo"),
+        (PartialDate(2024, 12, 8), date(2026, 12, 7), "23 mo"),
+        (PartialDate(2024, 12, 7), date(2026, 12, 7), "2 y"),  # two and over: years
+        (PartialDate(2013, 3, 7), date(2026, 12, 7), "13 y"),
+        (PartialDate(2026, 7), date(2026, 12, 7), "0 y"),  # 4 or 5 months: years are sure
+        (PartialDate(2026, 7), date(2026, 12, 31), "5 mo"),
+        (PartialDate(2010), date(2026, 6, 1), None),
+        (PartialDate(2027, 1, 1), date(2026, 12, 7), None),  # not born yet
+    ],
+)
+def test_an_age_is_said_in_months_under_two_years(
+    birth: PartialDate, today: date, words: str | None
+) -> None:
+    assert birth.age_words(today) == words
