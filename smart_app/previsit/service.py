@@ -54,6 +54,7 @@ class FormPage:
     visit_label: str
     lang: str
     errors: dict[str, str] = field(default_factory=dict)
+    about: str | None = None  # the patient's name, when a family member answers
     delivery: str | None = None  # pending | sent | kept | refused; None: never sent
     just_sent: bool = False
     # On the clinic's tablet: who may take a turn, and the teen asked to go first.
@@ -148,12 +149,12 @@ class PrevisitService:
         if turn is None:
             return self._choosing(opened, chart, lang)
         stored = self.store.find(self._owner(opened, chart, turn))
-        return FormPage(
-            items=self._items(lang, chart, turn),
-            answers=stored.answers if stored else FormAnswers(),
-            asked=turn.asked,
-            visit_label=chart.visit_label(turn),
-            lang=lang,
+        return self._form(
+            chart,
+            turn,
+            self._items(lang, chart, turn),
+            stored.answers if stored else FormAnswers(),
+            lang,
             delivery=stored.state if stored else None,
             tablet=opened.handover == TABLET,
         )
@@ -168,9 +169,7 @@ class PrevisitService:
         tablet = opened.handover == TABLET
         answers, errors = parse_answers(posted, items, turn.asked)
         if errors:
-            return FormPage(
-                items, answers, turn.asked, chart.visit_label(turn), lang, errors, tablet=tablet
-            )
+            return self._form(chart, turn, items, answers, lang, errors=errors, tablet=tablet)
         owner = self._owner(opened, chart, turn)
         before = self.store.find(owner)
         key = before.key if before else self.store.new_key()
@@ -205,14 +204,21 @@ class PrevisitService:
             handover.take_turn(opened.launch_id, NOBODY)
             page = self._choosing(opened, chart, lang, answered=turn.author)
             return replace(page, delivery=delivery, just_sent=True)
+        return self._form(chart, turn, items, answers, lang, delivery=delivery, just_sent=True)
+
+    def _form(
+        self,
+        chart: _Chart,
+        turn: _Turn,
+        items: dict[str, FormItem],
+        answers: FormAnswers,
+        lang: str,
+        **shown: Any,
+    ) -> FormPage:
+        """The form for `turn`: a parent's names the patient's visit, a patient's their own."""
+        about = chart.named() if turn.by_family else None
         return FormPage(
-            items,
-            answers,
-            turn.asked,
-            chart.visit_label(turn),
-            lang,
-            delivery=delivery,
-            just_sent=True,
+            items, answers, turn.asked, chart.visit_label(turn), lang, about=about, **shown
         )
 
     def _settle(self, owner: Owner) -> None:
