@@ -84,7 +84,10 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     frame.locator(".goal-text").first.fill("Play the whole lacrosse season")
     frame.locator("#partnering-style").select_option("talk-options")
     frame.locator("input[name=learning][value=written]").check()
-    frame.locator("#partnering-text").fill("Maya leads; mom joins for medication changes.")
+    # Found by its label, worded for any age: who leads and who joins, not "the teen".
+    frame.get_by_label("In their words: who leads, who joins, what helps").fill(
+        "Maya leads; mom joins for medication changes."
+    )
     frame.locator("details.reflection summary").click()
     frame.locator("#reflection-flexible").fill("Mostly; I interrupted once.")
     frame.locator("#save-reflection").click()
