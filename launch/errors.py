@@ -35,10 +35,13 @@ class DiscoveryFailed(LaunchError):
 class AuthorizationDenied(LaunchError):
     """The authorization server answered the redirect with an `error`."""
 
-    def __init__(self, error: str, description: str | None = None) -> None:
+    def __init__(
+        self, error: str, description: str | None = None, *, from_portal: bool = False
+    ) -> None:
         super().__init__(f"The EHR refused authorization: {error}" + _suffix(description))
         self.error = error
         self.description = description
+        self.from_portal = from_portal  # a patient or parent signing in from their portal
 
     @property
     def advice(self) -> str:  # type: ignore[override]

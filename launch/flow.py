@@ -51,6 +51,7 @@ class PendingAuthorization:
     nonce: str | None
     scope: str
     created_at: float
+    standalone: bool = False  # no `launch` from an EHR: a patient's or parent's portal
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class SmartClient:
             nonce=nonce,
             scope=scope,
             created_at=time.time(),
+            standalone=launch is None,
         )
         return AuthorizationRequest(url=url, pending=pending)
 

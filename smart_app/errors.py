@@ -7,7 +7,7 @@ class and status, never tokens or patient data.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import (
     Flask,
@@ -18,6 +18,8 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from launch.errors import (
@@ -39,6 +41,7 @@ from launch.fhir_errors import (
 from smart_app.closing.plan import OpenItemsRemain
 from smart_app.core.validation import InvalidRequest
 from smart_app.core.vault import SealBroken
+from smart_app.previsit.language import form_language
 from smart_app.session.launches import LaunchNotFound, LaunchNotProven
 from smart_app.session.roles import (
     ForPatientsAndFamilies,
@@ -53,10 +56,6 @@ from smart_app.session.roles import (
 log = logging.getLogger(__name__)
 
 RELAUNCH = "Close Flip and open it again from the patient's chart."
-PATIENT_RESTART = (
-    "Go back to your patient portal and open the questions for your visit again. Answers "
-    "you already sent are saved."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +68,15 @@ class Failure:
     happened: str
     advice: str
     details: dict[str, object] | None = None
+    lang: str = "en"  # a patient's or parent's failure is in their form's language
 
 
 def describe(error: Exception) -> Failure:
-    """The clinician-facing description of a launch or FHIR failure."""
+    """The description of a launch or FHIR failure: for a clinician, unless a patient or
+    parent meets it (`_for_patients`)."""
+    for_patients = _for_patients(error)
+    if for_patients is not None:
+        return for_patients
     if isinstance(error, UnknownIssuer):
         return Failure(400, "unknown_iss", "Flip doesn't know this EHR", str(error), error.advice)
     if isinstance(error, DiscoveryFailed):
@@ -144,13 +148,6 @@ def describe(error: Exception) -> Failure:
             403, "patients_and_families_only", "This form is for the patient and family",
             str(error), error.advice,
         )  # fmt: skip
-    if isinstance(error, LaunchNotFound) and _on_patient_page():
-        # A patient or parent came from their portal, not a chart: say it in their words.
-        return Failure(
-            401, "launch_ended", "This page has expired",
-            "You were away for a while, so this page closed to keep your answers safe.",
-            PATIENT_RESTART,
-        )  # fmt: skip
     if isinstance(error, InvalidRequest):
         return Failure(400, "invalid_request", "Flip couldn't use that", str(error), str(error))
     if isinstance(error, LaunchNotProven):
@@ -195,6 +192,51 @@ def describe(error: Exception) -> Failure:
     return Failure(
         500, "internal", "Something went wrong in Flip", "An unexpected error.", RELAUNCH
     )
+
+
+def _for_patients(error: Exception) -> Failure | None:
+    """The failure in a patient's or parent's words and language, where they meet it: back
+    from their portal's sign-in, or on the pre-visit form's pages. Never "the chart"."""
+    from_portal = isinstance(error, AuthorizationDenied) and error.from_portal
+    if not (from_portal or _on_patient_page()):
+        return None
+    lang = form_language()
+    with force_locale(lang):
+        restart = _(
+            "Go back to your patient portal and open the questions for your visit again. "
+            "Answers you already sent are saved."
+        )
+        if isinstance(error, AuthorizationDenied) and error.error == "access_denied":
+            failure = Failure(
+                403, error.error, _("You chose not to share your record"),
+                _("So the questions for your visit did not open, and nothing was sent."),
+                _("To answer them, go back to your patient portal, open the questions again "
+                  "and allow access."),
+            )  # fmt: skip
+        elif isinstance(error, AuthorizationDenied):
+            failure = Failure(
+                403, error.error, _("Your clinic's system could not open the questions"),
+                _("Nothing was sent."), restart,
+            )  # fmt: skip
+        elif isinstance(error, LaunchNotFound):
+            failure = Failure(
+                401, "launch_ended", _("This page has expired"),
+                _("You were away for a while, so this page closed to keep your answers safe."),
+                restart,
+            )  # fmt: skip
+        elif isinstance(error, FhirTemporaryError):
+            failure = Failure(
+                503, "ehr_unavailable", _("Your clinic's system isn't answering right now"),
+                _("Nothing you typed is lost."), _("Wait a moment, then reload this page."),
+            )  # fmt: skip
+        elif isinstance(error, FhirError):
+            failure = Failure(
+                502, "ehr_error", _("Your clinic's system could not open the questions"),
+                _("Flip could not read what it needs from your clinic's system."), restart,
+            )  # fmt: skip
+        else:
+            return None
+    return replace(failure, lang=lang)
 
 
 def _on_patient_page() -> bool:
@@ -263,4 +305,7 @@ def _render(failure: Failure) -> tuple[Response | str, int]:
             **(failure.details or {}),
         }
         return jsonify(body), failure.status
-    return render_template("error.html", failure=failure), failure.status
+    return (
+        render_template("error.html", failure=failure, page_lang=failure.lang),
+        failure.status,
+    )

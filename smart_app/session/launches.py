@@ -18,11 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import delete
 
 from launch import metrics
 from launch.context import LaunchContext, TokenSet
-from launch.errors import LaunchError, StateMismatch, TokenExchangeFailed
+from launch.errors import AuthorizationDenied, LaunchError, StateMismatch, TokenExchangeFailed
 from launch.fhir_errors import FhirUnauthorized
 from launch.flow import PendingAuthorization, SmartClient
 from launch.gateway import FhirGateway
@@ -120,10 +119,15 @@ class LaunchService:
         `tab_may_prove`: the tab is to post the binding it keeps (session/views.py).
         """
         if "error" in params:
-            # The EHR refused (consent denied, bad request): say so, whatever the binding.
-            self._discard_pending(params.get("state", ""))
+            # The EHR refused (consent denied, bad request): say so, whatever the binding,
+            # in words for whoever started it (a portal's launch is a patient's or parent's).
+            pending = self._discard_pending(params.get("state", ""))
             metrics.count_refused_launch(params["error"])
-            self.client.complete(None, params)
+            raise AuthorizationDenied(
+                params["error"],
+                params.get("error_description"),
+                from_portal=pending is not None and pending.standalone,
+            )
         taken = self._take_pending(
             params.get("state", ""),
             browser_id=browser_id,
@@ -192,9 +196,14 @@ class LaunchService:
         tokens = StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
         return OpenLaunch(launch_id, context, tokens, handover, answerer)
 
-    def _discard_pending(self, state: str) -> None:
+    def _discard_pending(self, state: str) -> PendingAuthorization | None:
+        """Forget the pending launch of `state`; what it was, when there was one."""
         with db.session() as session:
-            session.execute(delete(PendingLaunch).where(PendingLaunch.state_hash == digest(state)))
+            row = session.get(PendingLaunch, digest(state)) if state else None
+            if row is None:
+                return None
+            session.delete(row)
+            return PendingAuthorization(**self.vault.open(row.sealed))
 
     def _take_pending(
         self, state: str, *, browser_id: str | None, binding: str | None, tab_may_prove: bool

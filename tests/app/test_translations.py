@@ -14,6 +14,7 @@ CATALOG = ROOT / "smart_app" / "translations" / "es" / "LC_MESSAGES"
 METHODS = [
     ("smart_app/previsit/**.py", "python"),
     ("smart_app/previsit/templates/**.html", "jinja2"),
+    ("smart_app/errors.py", "python"),
 ]
 
 

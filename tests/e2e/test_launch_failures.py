@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,8 +52,8 @@ def test_discovery_down_is_explained(ehr: Deployment, tmp_path: Path) -> None:
     assert "SMART configuration" in page.text
 
 
-def test_access_denied_at_consent_is_explained(ehr: Deployment) -> None:
-    browser = Browser()
+def deny_at_consent(ehr: Deployment, browser: Browser) -> requests.Response:
+    """A patient's standalone launch (as from their portal), refused at the consent page."""
     start = browser.get(f"{ehr.flip_url}/launch?{urlencode({'iss': ehr.sandbox.fhir_base})}")
     metas = meta_tags(start.text)
     browser.session_storage[f"flip-binding:{metas['flip-state']}"] = metas["flip-binding"]
@@ -66,7 +67,40 @@ def test_access_denied_at_consent_is_explained(ehr: Deployment) -> None:
     denied = browser.post(
         f"{ehr.sandbox.url}/auth/authorize", data={**_hidden(consent.text), "decision": "deny"}
     )
-    page = browser.follow(denied)
+    return browser.follow(denied)
+
+
+def test_a_patient_who_denies_consent_is_told_in_their_words(ehr: Deployment) -> None:
+    page = deny_at_consent(ehr, Browser())
+    assert page.status_code == 403
+    assert error_code(page) == "access_denied"
+    words = html.unescape(page.text)
+    assert "You chose not to share your record" in words
+    assert "go back to your patient portal, open the questions again and allow access" in words
+    assert "chart" not in words and "EHR" not in words and "authorization" not in words
+
+
+def test_a_spanish_speaking_parent_who_denies_consent_reads_it_in_spanish(
+    ehr: Deployment,
+) -> None:
+    browser = Browser()
+    browser.http.headers["Accept-Language"] = "es-MX,es;q=0.9"
+    page = deny_at_consent(ehr, browser)
+    assert error_code(page) == "access_denied"
+    assert '<html lang="es">' in page.text
+    assert "Eligió no compartir su expediente" in page.text
+    assert "vuelva al portal del paciente" in page.text
+
+
+def test_a_clinician_whose_ehr_launch_is_refused_is_told_to_open_it_from_the_chart(
+    ehr: Deployment,
+) -> None:
+    browser = Browser()
+    start = browser.get(ehr.ehr_launch_url("p1"))
+    state = meta_tags(start.text)["flip-state"]
+    page = browser.get(
+        f"{ehr.flip_url}/callback?{urlencode({'error': 'access_denied', 'state': state})}"
+    )
     assert page.status_code == 403
     assert error_code(page) == "access_denied"
     assert "Open it again from the chart" in page.text

@@ -293,3 +293,31 @@ def test_an_expired_form_tells_the_person_to_start_again_from_their_portal(
     assert "patient portal" in expired.text
     assert "chart" not in expired.text  # a parent is not told to open the chart
     assert responses(no_answers_yet) == []
+
+
+def test_a_clinic_system_that_is_down_is_told_to_a_parent_in_her_language(
+    no_answers_yet: Deployment,
+) -> None:
+    parent, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    no_answers_yet.fault(status=503, count=None, path_prefix="/fhir")
+    down = parent.get(f"{form.url}?lang=es")
+    assert down.status_code == 503
+    assert 'data-error="ehr_unavailable"' in down.text and '<html lang="es">' in down.text
+    assert "El sistema de su clínica no responde en este momento" in down.text
+    assert "vuelva a cargar esta página" in down.text
+    assert "chart" not in down.text and "EHR" not in down.text
+    # Sent while it is down: the same answer, in the form's language (English here).
+    sent = send(parent, form, [("number-one-concern", "Her weight gain this winter")])
+    assert sent.status_code == 503 and '<html lang="en">' in sent.text
+    assert "Your clinic&#39;s system isn&#39;t answering right now" in sent.text
+
+
+def test_a_clinic_system_that_refuses_the_read_sends_a_parent_back_to_her_portal(
+    no_answers_yet: Deployment,
+) -> None:
+    parent, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    no_answers_yet.fault(status=400, count=None, path_prefix="/fhir")
+    refused = html.unescape(parent.get(form.url).text)
+    assert 'data-error="ehr_error"' in refused
+    assert "Your clinic's system could not open the questions" in refused
+    assert "Go back to your patient portal" in refused and "chart" not in refused
