@@ -305,7 +305,6 @@ def _render(failure: Failure) -> tuple[Response | str, int]:
             **(failure.details or {}),
         }
         return jsonify(body), failure.status
-    return (
-        render_template("error.html", failure=failure, page_lang=failure.lang),
-        failure.status,
-    )
+    with force_locale(failure.lang):
+        page = render_template("error.html", failure=failure, page_lang=failure.lang)
+    return page, failure.status

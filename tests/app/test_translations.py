@@ -15,6 +15,7 @@ METHODS = [
     ("smart_app/previsit/**.py", "python"),
     ("smart_app/previsit/templates/**.html", "jinja2"),
     ("smart_app/errors.py", "python"),
+    ("smart_app/templates/error.html", "jinja2"),
 ]
 
 

@@ -88,7 +88,7 @@ def test_a_spanish_speaking_parent_who_denies_consent_reads_it_in_spanish(
     page = deny_at_consent(ehr, browser)
     assert error_code(page) == "access_denied"
     assert '<html lang="es">' in page.text
-    assert "Eligió no compartir su expediente" in page.text
+    assert "Eligió no compartir su expediente" in page.text and "Qué hacer" in page.text
     assert "vuelva al portal del paciente" in page.text
 
 
