@@ -198,7 +198,7 @@ def _for_patients(error: Exception) -> Failure | None:
     """The failure in a patient's or parent's words and language, where they meet it: back
     from their portal's sign-in, or on the pre-visit form's pages. Never "the chart"."""
     from_portal = isinstance(error, AuthorizationDenied) and error.from_portal
-    if not (from_portal or _on_patient_page()):
+    if not (from_portal or _on_patient_page() or _portal_launch()):
         return None
     lang = form_language()
     with force_locale(lang):
@@ -229,6 +229,17 @@ def _for_patients(error: Exception) -> Failure | None:
                 503, "ehr_unavailable", _("Your clinic's system isn't answering right now"),
                 _("Nothing you typed is lost."), _("Wait a moment, then reload this page."),
             )  # fmt: skip
+        elif isinstance(error, HTTPException) and error.code == 429:
+            failure = Failure(
+                429, "rate_limited", _("Too many people are signing in at once"),
+                _("Flip received too many sign-ins from your network in a short time."),
+                _("Wait a minute, then open the questions again from your patient portal."),
+            )  # fmt: skip
+        elif isinstance(error, HTTPException) and error.code == 413:
+            failure = Failure(
+                413, "request_too_large", _("That was more than Flip takes at once"),
+                _("Nothing of it was saved."), _("Shorten what you typed and send it again."),
+            )  # fmt: skip
         elif isinstance(error, FhirError):
             failure = Failure(
                 502, "ehr_error", _("Your clinic's system could not open the questions"),
@@ -237,6 +248,15 @@ def _for_patients(error: Exception) -> Failure | None:
         else:
             return None
     return replace(failure, lang=lang)
+
+
+def _portal_launch() -> bool:
+    # A standalone launch (no `launch` from an EHR) is how a patient's portal opens Flip.
+    return (
+        has_request_context()
+        and request.endpoint == "session.start"
+        and ("launch" not in request.args)
+    )
 
 
 def _on_patient_page() -> bool:
@@ -263,6 +283,9 @@ def _handle(error: Exception) -> tuple[Response | str, int]:
 
 def _handle_http(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
+    for_patients = _for_patients(error)
+    if for_patients is not None:
+        return _render(for_patients)
     if status == 413:  # over MAX_CONTENT_LENGTH (FLIP_MAX_REQUEST_BYTES), refused unread
         return _render(_too_large())
     if status == 429:  # flask-limiter: too many launches from one address

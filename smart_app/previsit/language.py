@@ -8,6 +8,7 @@ clinic's language.
 from __future__ import annotations
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
@@ -15,7 +16,10 @@ DEFAULT = "en"
 
 def form_language() -> str:
     """The language of this request's form: `?lang=`, else Accept-Language, else English."""
-    chosen = request.values.get("lang")
+    try:
+        chosen = request.values.get("lang")
+    except RequestEntityTooLarge:  # a body refused unread: its `lang` with it
+        chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT

@@ -149,3 +149,16 @@ def test_chart_reads_of_expired_launches_are_purged_on_start_and_by_the_worker(
         store(chart_read("later", -timedelta(seconds=1)))
         OutboxWorker(app, services().outbox, poll_s=0.01).run(once=True)
         assert kept_reads() == ["live"]
+
+
+def test_a_portal_past_the_limit_tells_a_parent_in_her_language(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    client = make_app(database_url=sqlite(tmp_path), launch_rate_limit="1 per minute").test_client()
+    spanish = {**from_address("10.0.0.10"), "HTTP_ACCEPT_LANGUAGE": "es"}
+    client.get(f"/launch?iss={ISS}", environ_base=spanish)  # a portal's launch: no `launch`
+    page = client.get(f"/launch?iss={ISS}", environ_base=spanish)
+    assert page.status_code == 429
+    text = page.get_data(as_text=True)
+    assert '<html lang="es">' in text and "Demasiadas personas están entrando a la vez" in text
+    assert "portal del paciente" in text and "chart" not in text

@@ -321,3 +321,14 @@ def test_a_clinic_system_that_refuses_the_read_sends_a_parent_back_to_her_portal
     assert 'data-error="ehr_error"' in refused
     assert "Your clinic's system could not open the questions" in refused
     assert "Go back to your patient portal" in refused and "chart" not in refused
+
+
+def test_a_send_too_large_to_take_is_refused_in_the_parents_words(
+    no_answers_yet: Deployment,
+) -> None:
+    parent, form = open_form(no_answers_yet, "RelatedPerson/rp-mom")
+    parent.http.headers["Accept-Language"] = "es"  # the body, and its `lang`, go unread
+    huge = send(parent, form, [("number-one-concern", "x" * 3_000_000)])
+    assert huge.status_code == 413
+    assert "Acorte lo que escribió y envíelo otra vez." in huge.text and "chart" not in huge.text
+    assert responses(no_answers_yet) == []
