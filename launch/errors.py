@@ -36,12 +36,12 @@ class AuthorizationDenied(LaunchError):
     """The authorization server answered the redirect with an `error`."""
 
     def __init__(
-        self, error: str, description: str | None = None, *, from_portal: bool = False
+        self, error: str, description: str | None = None, *, standalone: bool = False
     ) -> None:
         super().__init__(f"The EHR refused authorization: {error}" + _suffix(description))
         self.error = error
         self.description = description
-        self.from_portal = from_portal  # a patient or parent signing in from their portal
+        self.standalone = standalone  # the refused launch was a standalone one
 
     @property
     def advice(self) -> str:  # type: ignore[override]

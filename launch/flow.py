@@ -126,7 +126,11 @@ class SmartClient:
     ) -> CompletedLaunch:
         """Check the callback against `pending`, exchange the code, validate the id_token."""
         if "error" in params:
-            raise AuthorizationDenied(params["error"], params.get("error_description"))
+            raise AuthorizationDenied(
+                params["error"],
+                params.get("error_description"),
+                standalone=pending is not None and pending.standalone,
+            )
         if pending is None or not secrets.compare_digest(pending.state, params.get("state", "")):
             raise StateMismatch("This sign-in does not match a launch started in this browser.")
         if time.time() - pending.created_at > PENDING_LIFETIME_S:

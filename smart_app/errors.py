@@ -197,7 +197,9 @@ def describe(error: Exception) -> Failure:
 def _for_patients(error: Exception) -> Failure | None:
     """The failure in a patient's or parent's words and language, where they meet it: back
     from their portal's sign-in, or on the pre-visit form's pages. Never "the chart"."""
-    from_portal = isinstance(error, AuthorizationDenied) and error.from_portal
+    # A standalone launch is how a patient's portal opens Flip (a clinician's comes from
+    # the EHR, with `launch`).
+    from_portal = isinstance(error, AuthorizationDenied) and error.standalone
     if not (from_portal or _on_patient_page() or _portal_launch()):
         return None
     lang = form_language()
@@ -251,7 +253,6 @@ def _for_patients(error: Exception) -> Failure | None:
 
 
 def _portal_launch() -> bool:
-    # A standalone launch (no `launch` from an EHR) is how a patient's portal opens Flip.
     return (
         has_request_context()
         and request.endpoint == "session.start"

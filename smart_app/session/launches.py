@@ -21,7 +21,7 @@ import requests
 
 from launch import metrics
 from launch.context import LaunchContext, TokenSet
-from launch.errors import AuthorizationDenied, LaunchError, StateMismatch, TokenExchangeFailed
+from launch.errors import LaunchError, StateMismatch, TokenExchangeFailed
 from launch.fhir_errors import FhirUnauthorized
 from launch.flow import PendingAuthorization, SmartClient
 from launch.gateway import FhirGateway
@@ -123,11 +123,7 @@ class LaunchService:
             # in words for whoever started it (a portal's launch is a patient's or parent's).
             pending = self._discard_pending(params.get("state", ""))
             metrics.count_refused_launch(params["error"])
-            raise AuthorizationDenied(
-                params["error"],
-                params.get("error_description"),
-                from_portal=pending is not None and pending.standalone,
-            )
+            self.client.complete(pending, params)
         taken = self._take_pending(
             params.get("state", ""),
             browser_id=browser_id,
