@@ -7,8 +7,10 @@ Which responses count (R4 QuestionnaireResponse, https://hl7.org/fhir/R4/questio
 - `subject` is the patient and `authored` lies within `window` before the visit start
   (a response authored after the start belongs to a later visit);
 - `author` is the Patient or a RelatedPerson of that patient; anyone else is skipped.
-Only the latest response of each author is kept, newest first. Text is kept exactly as
-written: Flip shows the person's own words, never a paraphrase.
+Only the latest response of each author is kept, newest first; staff entering the answers
+of people the chart does not name enter each person's in a response of its own, so each of
+those is kept. Text is kept exactly as written: Flip shows the person's own words, never a
+paraphrase.
 """
 
 from __future__ import annotations
@@ -102,15 +104,17 @@ def reading_context(
 def read_answers(
     responses: list[object], context: ReadingContext, skips: Skips
 ) -> tuple[PreVisitAnswers, ...]:
-    """The latest answers per author in the window, newest first; the rest skipped."""
+    """The latest answers per person in the window, newest first; the rest skipped."""
     latest: dict[str, PreVisitAnswers] = {}
     for value in responses:
         answers = questionnaire_response_to_answers(value, context, skips)
         if answers is None:
             continue
-        kept = latest.get(answers.author)
+        # Staff-entered: one response per person the chart does not name.
+        person = answers.response_id if answers.author.startswith(STAFF) else answers.author
+        kept = latest.get(person)
         if kept is None or _sort_key(answers) > _sort_key(kept):
-            latest[answers.author] = answers
+            latest[person] = answers
     return tuple(sorted(latest.values(), key=_sort_key, reverse=True))
 
 

@@ -134,7 +134,8 @@ class PrevisitResponse(Base):
     iss: Mapped[str] = mapped_column(String(500))
     patient: Mapped[FhirId] = mapped_column(index=True)
     author: Mapped[str] = mapped_column(String(200))  # Patient/1 or RelatedPerson/2
-    visit_key: Mapped[str] = mapped_column(String(100))  # Appointment/7, or "next"
+    # Appointment/7, or "next"; a tablet's someone else adds |other:<token> (a row each).
+    visit_key: Mapped[str] = mapped_column(String(100))
     launch_hash: Mapped[str] = mapped_column(String(64))  # whose tokens write it
     granted_scopes: Mapped[str] = mapped_column(Text, default="")
     sealed_answers: Mapped[str] = mapped_column(Text)  # FormAnswers JSON

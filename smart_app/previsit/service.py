@@ -8,6 +8,7 @@ confirmed it.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ class FormPage:
     about: str | None = None  # the patient's name, when a family member answers
     delivery: str | None = None  # pending | sent | kept | refused; None: never sent
     just_sent: bool = False
+    sent_before: bool = False  # on the tablet: this person's earlier answers, not shown
     # On the clinic's tablet: who may take a turn, and the teen asked to go first.
     tablet: bool = False
     people: tuple[Person, ...] = ()
@@ -123,6 +125,8 @@ class _Turn:
     author: str
     source: str
     asked: Asked
+    # Someone the chart does not name: this turn's own answers (SOMEONE_ELSE:<token>).
+    someone_else: str | None = None
 
     @property
     def by_family(self) -> bool:
@@ -149,6 +153,13 @@ class PrevisitService:
         if turn is None:
             return self._choosing(opened, chart, lang)
         stored = self.store.find(self._owner(opened, chart, turn))
+        if opened.handover == TABLET:
+            # Anyone may press any name on the clinic's tablet: a turn never shows answers
+            # sent before (a teen's private words least of all), it only says there are some.
+            return self._form(
+                chart, turn, self._items(lang, chart, turn), FormAnswers(), lang,
+                tablet=True, sent_before=stored is not None,
+            )  # fmt: skip
         return self._form(
             chart,
             turn,
@@ -156,7 +167,6 @@ class PrevisitService:
             stored.answers if stored else FormAnswers(),
             lang,
             delivery=stored.state if stored else None,
-            tablet=opened.handover == TABLET,
         )
 
     def submit(self, opened: OpenLaunch, posted: Posted, lang: str) -> FormPage:
@@ -235,6 +245,9 @@ class PrevisitService:
         offered = {p.reference for p in (chart.patient, *chart.family, _someone_else())}
         if opened.handover != TABLET or who not in offered:
             raise InvalidRequest("Choose who is answering from the list.")
+        if who == SOMEONE_ELSE:
+            # Each "someone else" is another person: their answers never replace the last's.
+            who = f"{SOMEONE_ELSE}:{secrets.token_hex(6)}"
         handover.take_turn(opened.launch_id, who)
 
     def hand_back(self, opened: OpenLaunch) -> None:
@@ -274,10 +287,10 @@ class PrevisitService:
             # A teen, or an age the chart does not give: they choose, nothing preselected.
             asked = Asked(respondent="patient", sharing=True, sharing_required=chart.teen)
             return _Turn(who, who, asked)
-        if who == SOMEONE_ELSE and staff is not None:
+        if who.partition(":")[0] == SOMEONE_ELSE and staff is not None:
             # Someone the chart does not name: the staff user enters, for the patient.
             author = staff.context.fhir_user_reference or chart.patient.reference
-            return _Turn(author, chart.patient.reference, Asked("other", False, False))
+            return _Turn(author, chart.patient.reference, Asked("other", False, False), who)
         return _Turn(who, who, Asked(respondent="parent", sharing=False, sharing_required=False))
 
     def _items(self, lang: str, chart: _Chart, turn: _Turn) -> dict[str, FormItem]:
@@ -286,7 +299,8 @@ class PrevisitService:
 
     def _owner(self, opened: OpenLaunch, chart: _Chart, turn: _Turn) -> Owner:
         assert opened.context.patient  # roles.py: a launch always has its patient
-        return Owner(opened.context.iss, opened.context.patient, turn.author, chart.visit_key)
+        visit = f"{chart.visit_key}|{turn.someone_else}" if turn.someone_else else chart.visit_key
+        return Owner(opened.context.iss, opened.context.patient, turn.author, visit)
 
     def _chart(self, opened: OpenLaunch) -> _Chart:
         patient_id = opened.context.patient or ""

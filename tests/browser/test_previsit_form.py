@@ -177,6 +177,8 @@ def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: 
     no_violations_in(frame, "the tablet between turns")
     assert TEEN_WORDS not in frame.content()
     frame.locator('[data-who="RelatedPerson/rp-mom"]').click()
+    # Once the form's script ran (its counter counts), nothing of Maya's was put back.
+    expect(frame.locator("#h-number-one-concern")).to_contain_text("characters left")
     expect(frame.locator('[data-link-id="number-one-concern"]')).to_have_value("")
     expect(frame.locator("body")).to_contain_text("related to Maya's health?")
     frame.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
@@ -192,3 +194,34 @@ def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: 
         "Patient/p1",
         "RelatedPerson/rp-mom",
     }
+
+
+@pytest.mark.browser
+def test_on_a_tablet_window_that_keeps_typing_the_next_person_starts_blank(
+    browser: Browser, ehr: Deployment
+) -> None:
+    # Flip in a window of its own (not the chart's frame): this tab keeps what is typed
+    # in sessionStorage, so a reload loses nothing; it must never reach the next person.
+    tablet = phone(browser, width=820)
+    tablet.goto(ehr.ehr_launch_url("p1", "e-agenda"))
+    tablet.locator('[data-action="hand-to-patient"]').click()
+    tablet.locator('[data-action="take-turn"]').click()
+    concern = tablet.locator('[data-link-id="number-one-concern"]')
+    concern.fill(TEEN_WORDS)
+    tablet.locator("#q-share-with-family-no").check()
+    tablet.reload()
+    expect(concern).to_have_value(TEEN_WORDS)  # kept in the tab for her
+    tablet.locator('[data-action="submit-previsit"]').click()
+    expect(tablet.locator("[data-tablet-turns]")).to_be_visible()
+    for who in ("RelatedPerson/rp-mom", "other", "Patient/p1"):
+        tablet.locator(f'[data-who="{who}"]').click()
+        # Once the form's script ran (its counter counts), nothing of Maya's is back.
+        expect(tablet.locator("#h-number-one-concern")).to_contain_text("characters left")
+        expect(concern).to_have_value("")
+        assert TEEN_WORDS not in tablet.content()
+        concern.fill(f"{who} is worried too")
+        if who == "Patient/p1":
+            tablet.locator("#q-share-with-family-no").check()
+        tablet.locator('[data-action="submit-previsit"]').click()
+        expect(tablet.locator("[data-tablet-turns]")).to_be_visible()
+    assert len(responses(ehr)) == 3  # Maya's once, her mom's, and someone else's

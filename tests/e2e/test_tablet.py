@@ -109,6 +109,44 @@ def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
     assert "Grandma: her cough at night" in [i["text"] for i in agenda]
 
 
+def test_a_name_pressed_on_the_tablet_never_shows_the_answers_sent_under_it(
+    no_answers_yet: Deployment,
+) -> None:
+    visit = hand_over(no_answers_yet)
+    post(visit, "previsit/turn", [("who", "Patient/p1")])
+    post(
+        visit, "previsit/answers", [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
+    )
+    # Her mom (or anyone) presses Maya's name: an empty form, saying answers were sent.
+    post(visit, "previsit/turn", [("who", "Patient/p1")])
+    again = page(visit, "previsit")
+    assert TEEN_WORDS not in again.text
+    assert "data-previsit-sent-before" in again.text
+    assert "They are not shown on this shared tablet" in again.text
+    post(visit, "previsit/turn", [("who", "RelatedPerson/rp-mom")])
+    assert "data-previsit-sent-before" not in page(visit, "previsit").text
+
+
+def test_two_people_the_chart_does_not_name_each_keep_their_own_answers(
+    no_answers_yet: Deployment,
+) -> None:
+    visit = hand_over(no_answers_yet)
+    words = ("Grandma: her cough at night", "Her coach: can she play on Saturday?")
+    for said in words:
+        post(visit, "previsit/turn", [("who", "other")])
+        form = page(visit, "previsit")
+        assert words[0] not in form.text and "data-previsit-sent-before" not in form.text
+        post(visit, "previsit/answers", [("number-one-concern", said)])
+    assert sorted(_concern(r) for r in responses(no_answers_yet)) == sorted(words)
+    agenda = [i["text"] for i in launch(no_answers_yet).get()["agenda"]]
+    assert set(words) <= set(agenda)
+
+
+def _concern(response: dict[str, Any]) -> str:
+    item = next(i for i in response["item"] if i["linkId"] == "number-one-concern")
+    return str(item["answer"][0]["valueString"])
+
+
 def test_a_turn_for_someone_not_offered_is_refused(no_answers_yet: Deployment) -> None:
     visit = hand_over(no_answers_yet)
     refused = post(visit, "previsit/turn", [("who", "Patient/p2")])

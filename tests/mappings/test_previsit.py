@@ -68,6 +68,25 @@ def test_only_the_latest_answer_per_respondent_counts_and_amended_is_read() -> N
     assert inputs.skipped == 0  # a superseded answer is not malformed
 
 
+def test_each_person_staff_entered_at_check_in_counts_but_a_parent_counts_once() -> None:
+    def entered(response_id: str, days: float, words: str) -> dict[str, object]:
+        staff = response(response_id, "Practitioner/dr", days, concern=words, respondent="other")
+        return {**staff, "source": {"reference": TEEN}}
+
+    responses = [
+        entered("grandma", 0.2, "Her cough at night"),
+        entered("coach", 0.1, "Can she play on Saturday?"),
+        response("mom-old", MOM, 2, concern="Her weight"),
+        response("mom-new", MOM, 1, concern="Her weight, and sleep"),
+    ]
+    inputs = read(questionnaire_responses=responses, related_persons=FAMILY)
+    assert [a.number_one_concern for a in inputs.answers] == [
+        "Can she play on Saturday?",
+        "Her cough at night",
+        "Her weight, and sleep",
+    ]
+
+
 @pytest.mark.parametrize(
     ("label", "resource"),
     [

@@ -1,13 +1,17 @@
 // Improves the pre-visit form; it works without this script.
 // - A counter under each text question says how many characters are left (or too many).
 // - What is typed is kept in this tab's sessionStorage, so a reload loses nothing before
-//   it is sent; the page that answers a send clears it (the server keeps the answers).
+//   it is sent; the page that answers a send clears it (the server keeps the answers), and
+//   so does the clinic's tablet between turns: the next person never gets the last one's.
 (function () {
   "use strict";
-  var form = document.querySelector("form[data-previsit]");
-  if (!form) return;
   var key = "flip-previsit:" + window.location.pathname.split("/")[2];
   var justSent = document.querySelector("[data-previsit-just-sent]");
+  if (justSent || document.querySelector("[data-tablet-turns]")) {
+    try { sessionStorage.removeItem(key); } catch (error) { /* no storage */ }
+  }
+  var form = document.querySelector("form[data-previsit]");
+  if (!form) return;
 
   function fields() {
     return Array.prototype.filter.call(form.elements, function (el) {
@@ -44,11 +48,7 @@
     hint.classList.toggle("over", over);
   }
 
-  if (justSent) {
-    try { sessionStorage.removeItem(key); } catch (error) { /* no storage */ }
-  } else {
-    restore();
-  }
+  if (!justSent) restore();
   var hints = form.querySelectorAll("[data-char-limit]");
   hints.forEach(count);
   form.addEventListener("input", function () {
