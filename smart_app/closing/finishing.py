@@ -66,6 +66,7 @@ class Closing:
             practitioner_display=visit.user_name,
         )
         status = self.outbox.submit(opened, plan)
+        self.drafts.change(key, lambda draft: replace(draft, sent_form=body))
         audit.record(
             user=key.user_ref,
             patient=key.patient,
@@ -96,8 +97,11 @@ class Closing:
     def page_context(self, reader: VisitReader, visit: Visit) -> Mapping[str, Any]:
         """What the closing section of the visit page shows."""
         writeback = self._status(reader)
+        draft = visit.draft.draft
         return {
             "writeback": writeback.to_json(self.clinic_zone) if writeback else None,
+            # Changed after it was finished: the chart still has the version last sent.
+            "unsent": writeback is not None and draft.plan_form != draft.sent_form,
             "something_else": SOMETHING_ELSE,
             "partnering_styles": PARTNERING_STYLES,
             "learning_preferences": LEARNING_PREFERENCES_DISPLAY,

@@ -84,6 +84,8 @@ class Draft:
     splits: frozenset[str] = frozenset()  # clinician item ids never to auto-merge
     # The plan form as last sent, so a refused plan (open items, bad input) is not lost.
     plan_form: Mapping[str, Any] | None = None
+    # The plan form as last finished (handed to the outbox): a later change is not sent yet.
+    sent_form: Mapping[str, Any] | None = None
     # The clinician's private end-of-visit reflection: kept here, never written to the chart.
     reflection: Mapping[str, Any] | None = None
 

@@ -243,6 +243,7 @@ def _to_json(draft: Draft) -> dict[str, Any]:
         "changed_by": dict(draft.changed_by),
         "splits": sorted(draft.splits),
         "plan_form": draft.plan_form,
+        "sent_form": draft.sent_form,
         "reflection": draft.reflection,
     }
 
@@ -265,5 +266,6 @@ def _from_json(value: dict[str, Any]) -> Draft:
         changed_by=dict(value.get("changed_by", {})),
         splits=frozenset(value.get("splits", ())),
         plan_form=value.get("plan_form"),
+        sent_form=value.get("sent_form"),
         reflection=value.get("reflection"),
     )

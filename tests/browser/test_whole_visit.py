@@ -137,7 +137,7 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
 
 
 @pytest.mark.browser
-def test_finish_is_disabled_while_sending_so_a_double_click_sends_once(
+def test_a_double_click_sends_once_and_a_later_edit_is_said_unsent_until_sent(
     page: Page, ehr: Deployment
 ) -> None:
     frame = flip_frame(page, ehr, "e-agenda")
@@ -152,3 +152,18 @@ def test_finish_is_disabled_while_sending_so_a_double_click_sends_once(
     expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
     assert len(sent) == 1
     expect(frame.locator("#finish-plan")).to_be_enabled()  # an edit can be finished again
+    # An edit after it was saved is not in the chart yet, and the page says so at once.
+    unsent = frame.locator("[data-plan-unsent]")
+    expect(unsent).to_be_hidden()
+    with frame.page.expect_response(lambda r: r.url.endswith("/visit/plan/form")):
+        frame.locator(".plan-text").first.fill("Dietitian call about enzymes and snacks")
+    expect(unsent).to_be_visible()
+    expect(unsent).to_contain_text("You changed the plan after it was saved.")
+    frame.page.reload()  # still said after a reload
+    frame = flip_page_frame(frame.page, ehr.flip_url)
+    expect(frame.locator("[data-plan-unsent]")).to_be_visible()
+    frame.locator("#finish-plan").click()
+    expect(frame.locator("[data-plan-unsent]")).to_be_hidden()
+    expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
+    activities = [a["detail"]["description"] for a in chart(ehr, "CarePlan")[0]["activity"]]  # type: ignore[index]
+    assert "Dietitian call about enzymes and snacks" in activities

@@ -65,6 +65,33 @@ def test_an_edited_plan_reaches_the_chart_once_on_every_profile(
         assert "Updated in the chart at " in page  # when, in the clinic's time
 
 
+def test_a_plan_changed_after_it_was_saved_says_so_until_it_is_sent(
+    database_url: str, tmp_path: Path
+) -> None:
+    with family_chart(database_url, tmp_path) as ehr:
+        visit = launch(ehr)
+        close_agenda(visit)
+
+        def unsent_shown() -> bool:
+            page = visit.browser.get(visit.page.url).text
+            assert "data-plan-unsent" in page
+            return "data-plan-unsent hidden" not in page
+
+        assert visit.send("PUT", "/visit/plan/form", PLAN).status_code == 200
+        assert not unsent_shown()  # typed, never finished: nothing is in the chart yet
+        assert visit.send("POST", "/visit/plan", PLAN).status_code == 202
+        wait_written(visit)
+        assert not unsent_shown()
+        # An edit after it was saved: kept, not in the chart, and the page says so.
+        assert visit.send("PUT", "/visit/plan/form", edited_plan()).status_code == 200
+        assert unsent_shown()
+        assert "Pack the vest and the enzymes" not in str(flip_resources(ehr, "CarePlan"))
+        assert visit.send("POST", "/visit/plan", edited_plan()).status_code == 202
+        wait_written(visit)
+        assert not unsent_shown()
+        assert "Pack the vest and the enzymes" in str(flip_resources(ehr, "CarePlan"))
+
+
 def test_a_plan_refused_with_a_4xx_is_resent_when_finished_again(
     database_url: str, tmp_path: Path
 ) -> None:

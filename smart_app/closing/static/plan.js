@@ -143,11 +143,16 @@
       });
     }, 400);
   }
+  // A plan changed after it was saved to the chart is not in the chart until finished again.
+  function showUnsent(unsent) {
+    document.getElementById("plan-unsent").hidden = !unsent;
+  }
   function keep(event) {
     if (event && event.target && event.target.dataset && event.target.dataset.reflection) {
       later("reflection", keepReflection);
     } else {
       later("plan", function () { return send("PUT", "/visit/plan/form", plan()); });
+      if (!document.getElementById("writeback").hidden) showUnsent(true);
     }
   }
   function keepReflection() {
@@ -174,6 +179,7 @@
         say(answer.data.advice || "Some items are still open.", true);
       } else if (answer.status === 202) {
         showOpen([]);
+        showUnsent(false);
         say("Saving to the chart\u2026");
         showWriteback(answer.data);
       } else {
