@@ -60,6 +60,9 @@ def _render(page: FormPage) -> str:
     return render_template(
         "previsit/form.html",
         page=page,
+        # A send answers with the form itself: the address bar shows the form's address
+        # (flip-tab.js), so a reload or the back button asks for the form, never sends again.
+        page_url=url_for("previsit.form", lang=page.lang if "lang" in request.values else None),
         page_lang=page.lang,
         max_chars=MAX_CONCERN_CHARS,
         max_others=MAX_OTHER_CONCERNS,

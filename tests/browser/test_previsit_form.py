@@ -97,6 +97,20 @@ def test_a_teen_and_her_mom_answer_on_their_phones(browser: Browser, ehr: Deploy
     expect(teen.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
     no_violations(teen, "the form after sending")
 
+    # Changed after sending, and reloaded: the page says the change is not sent yet.
+    unsent = teen.locator("[data-previsit-unsent]")
+    expect(unsent).to_be_hidden()
+    concern = teen.locator('[data-link-id="number-one-concern"]')
+    concern.fill(f"{TEEN_WORDS}, and my exams")
+    expect(unsent).to_be_visible()
+    teen.reload()
+    expect(concern).to_have_value(f"{TEEN_WORDS}, and my exams")
+    expect(unsent).to_contain_text("Sus cambios aún no se han enviado.")
+    expect(unsent).to_be_visible()
+    no_violations(teen, "the form with a change not sent")
+    concern.fill(TEEN_WORDS)  # back to what was sent
+    expect(unsent).to_be_hidden()
+
     mom = phone(browser)
     sign_in(mom, ehr, "RelatedPerson/rp-mom")
     assert TEEN_WORDS not in mom.content()
@@ -225,3 +239,23 @@ def test_on_a_tablet_window_that_keeps_typing_the_next_person_starts_blank(
         tablet.locator('[data-action="submit-previsit"]').click()
         expect(tablet.locator("[data-tablet-turns]")).to_be_visible()
     assert len(responses(ehr)) == 3  # Maya's once, her mom's, and someone else's
+
+
+@pytest.mark.browser
+def test_back_after_a_change_never_sends_the_older_answers_again(
+    browser: Browser, ehr: Deployment
+) -> None:
+    mom = phone(browser)
+    sign_in(mom, ehr, "RelatedPerson/rp-mom")
+    concern = mom.locator('[data-link-id="number-one-concern"]')
+    for words in ("Her weight", MOM_WORDS):
+        concern.fill(words)
+        mom.locator('[data-action="submit-previsit"]').click()
+        expect(mom.locator("[data-previsit-status]")).to_have_attribute(
+            "data-previsit-status", "sent"
+        )
+    mom.go_back()  # the page the first send answered with
+    mom.reload()
+    expect(concern).to_have_value(MOM_WORDS)
+    (response,) = responses(ehr)
+    assert MOM_WORDS in str(response["item"])

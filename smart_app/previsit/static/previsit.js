@@ -1,7 +1,7 @@
 // Improves the pre-visit form; it works without this script.
 // - A counter under each text question says how many characters are left (or too many).
 // - What is typed is kept in this tab's sessionStorage, so a reload loses nothing before
-//   it is sent; the page that answers a send clears it (the server keeps the answers), and
+//   it is sent (once answers were sent, the page says when what it shows is not); the page that answers a send clears it (the server keeps the answers), and
 //   so does the clinic's tablet between turns: the next person never gets the last one's.
 (function () {
   "use strict";
@@ -18,11 +18,19 @@
       return el.name && el.name !== "flip_tab" && el.name !== "lang";
     });
   }
-  function keep() {
-    var values = fields().map(function (el) {
+  function values() {
+    return JSON.stringify(fields().map(function (el) {
       return [el.name, el.type === "checkbox" || el.type === "radio" ? el.checked : el.value];
-    });
-    try { sessionStorage.setItem(key, JSON.stringify(values)); } catch (error) { /* no storage */ }
+    }));
+  }
+  function keep() {
+    try { sessionStorage.setItem(key, values()); } catch (error) { /* no storage */ }
+  }
+  // After a send: the answers on the page differ from those sent until they are sent again.
+  var unsent = document.querySelector("[data-previsit-unsent]");
+  var asSent = values();
+  function showUnsent() {
+    if (unsent) unsent.hidden = values() === asSent;
   }
   function restore() {
     var kept;
@@ -49,11 +57,16 @@
   }
 
   if (!justSent) restore();
+  showUnsent();
   var hints = form.querySelectorAll("[data-char-limit]");
   hints.forEach(count);
   form.addEventListener("input", function () {
     hints.forEach(count);
     keep();
+    showUnsent();
   });
-  form.addEventListener("change", keep);
+  form.addEventListener("change", function () {
+    keep();
+    showUnsent();
+  });
 })();
