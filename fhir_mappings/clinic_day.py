@@ -53,6 +53,8 @@ class DayRow:
     age: str | None  # as clinicians say it: "5 mo" under two years, else "13 y"
     answers: PrevisitSummary
     open_items: int
+    # When this day's plan was saved: the visit is done, and earlier answers were its own.
+    plan_saved_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class ChartsOfTheDay:
     related_persons: list[object]
     care_plans: list[object]
     goals: list[object]
+    notes: list[object]  # Flip's notes: the plan as a note where CarePlan is not written
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,7 @@ def day_rows(
             ],
             related_persons=mine["RelatedPerson"],
             observations=[],
-            document_references=[],
+            document_references=mine["DocumentReference"],
             care_plans=mine["CarePlan"],
             goals=mine["Goal"],
             visit_start=booking.start,
@@ -151,9 +154,16 @@ def day_rows(
                 else summary.birth_date.age_words(booking.start.date()),
                 answers=summarize(inputs.answers, reading.clinic_language),
                 open_items=sum(1 for i in inputs.clinician_items if i.origin in LAST_PLAN),
+                plan_saved_at=_saved_on_the_day(inputs.last_plan_at, booking),
             )
         )
     return rows
+
+
+def _saved_on_the_day(saved: datetime | None, booking: Booking) -> datetime | None:
+    if saved is None or saved.astimezone(booking.start.tzinfo).date() < booking.start.date():
+        return None
+    return saved.astimezone(booking.start.tzinfo)
 
 
 def _by_patient(charts: ChartsOfTheDay) -> defaultdict[str, defaultdict[str, list[Resource]]]:
@@ -167,6 +177,7 @@ def _by_patient(charts: ChartsOfTheDay) -> defaultdict[str, defaultdict[str, lis
         charts.related_persons,
         charts.care_plans,
         charts.goals,
+        charts.notes,
     )
     for resources in lists:
         for value in resources:

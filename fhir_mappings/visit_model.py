@@ -77,3 +77,5 @@ class VisitInputs:
     clinician_items: tuple[ClinicianItem, ...]
     skipped: int  # resources skipped as malformed or unexpected (reasons are logged)
     invalid: int = 0  # of them, those that are no valid R4 resource: the page says so
+    # When the last plan was agreed (answers before it were that visit's), if there is one.
+    last_plan_at: datetime | None = None

@@ -97,6 +97,7 @@ def read_visit(
         clinician_items=tuple(items),
         skipped=skips.count,
         invalid=skips.invalid,
+        last_plan_at=finished,
     )
 
 

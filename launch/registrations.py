@@ -44,9 +44,11 @@ DEFAULT_SCOPE = (
     "patient/DocumentReference.crus patient/CarePlan.crus patient/Goal.crus "
     "patient/RelatedPerson.rs user/Practitioner.rs patient/Provenance.crs "
     # The clinic-day panel reads the day's appointments and the listed patients' answers,
-    # families and last plans: what the signed-in clinician may see (smart_app/team/).
+    # families and last plans, and a listed patient's partnering notes and recorded
+    # preferences: what the signed-in clinician may see (smart_app/team/).
     "user/Appointment.rs user/Patient.rs user/QuestionnaireResponse.rs "
-    "user/RelatedPerson.rs user/CarePlan.rs user/Goal.rs user/Location.rs"
+    "user/RelatedPerson.rs user/CarePlan.rs user/Goal.rs user/Location.rs "
+    "user/DocumentReference.rs user/Observation.rs"
 )
 CLIENT_TYPES = ("public", "symmetric", "asymmetric")
 SIGNING_ALGS = ("RS384", "ES384")

@@ -4,7 +4,8 @@ Two round trips to the EHR, whatever the day's size:
 1. the day's Appointments of one practitioner or one location, bounded on both sides with
    times (`date=ge...&date=lt...`, as Oracle Health requires), 60 to a page, paged on;
 2. one batch for the patients listed (60 at a time): their Patients, pre-visit answers,
-   families and last plans, and the practitioners and locations the page offers.
+   families, last plans (a CarePlan and Goals, or a Plan of care note where the EHR takes
+   no CarePlan), and the practitioners and locations the page offers.
 An optional read the EHR refuses (no `user/` scope granted) is named on the page; what
 could be read is still shown. The rows are read by `fhir_mappings.clinic_day`.
 """
@@ -205,6 +206,12 @@ class TeamPanel:
                 SearchRequest(
                     "Goal", {"patient": ids, "lifecycle-status": "active"}, optional=True
                 ),
+                # Flip's notes: where the EHR takes no CarePlan, the plan is a note.
+                SearchRequest(
+                    "DocumentReference",
+                    {"patient": ids, "identifier": identifier, "_count": "200"},
+                    optional=True,
+                ),
             ]
         results = gateway.batch_search(
             [*lists, *per_chunk],
@@ -224,6 +231,7 @@ class TeamPanel:
             related_persons=found["RelatedPerson"],
             care_plans=found["CarePlan"],
             goals=found["Goal"],
+            notes=found["DocumentReference"],
         )
         return charts, _named(offered.get("Practitioner", [])), _named(offered.get("Location", []))
 

@@ -191,9 +191,11 @@ class VisitReader:
         launch's patient, or one listed on a clinic-day panel launched from the schedule."""
         patient_id = patient_id or self.context.patient or ""
         stopped: list[SearchRequest] = []
+        refusals: list[SearchRequest] = []
         patients, related, responses, observations, notes = self.gateway.batch_search(
             history_searches(self.context, self.canonical_base, patient_id),
             use_batch=self.capabilities.supports_batch(self.gateway),
+            refused=refusals,
             cut_short=stopped,
             max_pages=MAX_PAGES,
         )
@@ -234,7 +236,9 @@ class VisitReader:
             user=self.context.fhir_user_reference or "unknown", patient=patient.id,
             action="read-partnering-notes", resource_ids=[f"Patient/{patient.id}"],
         )  # fmt: skip
-        return PartneringHistory(patient, history, read_words(_kinds(stopped)))
+        return PartneringHistory(
+            patient, history, read_words(_kinds(stopped)), read_words(_kinds(refusals))
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ class PartneringHistory:
     preferences: list[PartneringPreference]
     # What the chart holds more of than Flip reads at once, in words.
     cut_short: tuple[str, ...] = ()
+    # What the EHR would not let Flip read, in words: "none yet" would not be true.
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

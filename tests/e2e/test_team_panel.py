@@ -15,9 +15,10 @@ import requests
 
 from launch.registrations import DEFAULT_SCOPE
 from smart_app.team.panel import PAGE_SIZE
-from tests.e2e.conftest import family_chart, previsit
+from tests.e2e.conftest import family_chart, launch, previsit
 from tests.e2e.deployment import Browser, Deployment, deploy
 from tests.e2e.test_long_charts import MORE_THAN_READ, goal, seed_all
+from tests.e2e.test_plan import PLAN, close_agenda, wait_written
 from tests.support.databases import sqlite_url
 
 TEEN_SECRET = "I vape sometimes and do not want mom to know"
@@ -168,17 +169,53 @@ def test_a_day_past_one_page_of_appointments_is_paged_not_cut(tmp_path: Path) ->
 
 
 def test_refused_reads_are_named_and_the_rest_still_shows(tmp_path: Path) -> None:
-    refused = ("user/QuestionnaireResponse.rs", "user/RelatedPerson.rs")
+    refused = (
+        "user/QuestionnaireResponse.rs",
+        "user/RelatedPerson.rs",
+        "user/DocumentReference.rs",
+    )
     scope = " ".join(s for s in DEFAULT_SCOPE.split() if s not in refused)
     with sqlite_url(tmp_path) as url, deploy(url, tmp_path, scope=scope) as ehr:
         ehr.put(previsit("qr-maya", "Patient/p1", "Lacrosse travel without my vest"))
         book(ehr, "a-maya", "p1", TODAY)
-        _, page = open_panel(ehr)
+        browser, page = open_panel(ehr)
         assert "Maya Jones" in page.text  # what could be read is shown
         refusal = re.search(r"<p[^>]*data-refused>(.*?)</p>", page.text, re.S)
         assert refusal is not None
         assert "pre-visit answers" in refusal.group(1) and "family members" in refusal.group(1)
         assert "Lacrosse" not in page.text
+        # The partnering notes say they could not be read: never "none yet".
+        notes = browser.get(page.url.replace("/team", "/team/patients/p1/partnering"))
+        assert notes.status_code == 200
+        refusal = re.search(r"<p[^>]*data-refused>(.*?)</p>", notes.text, re.S)
+        assert refusal is not None and "partnering notes" in refusal.group(1)
+        assert "No partnering notes or preferences yet" not in notes.text
+
+
+@pytest.mark.parametrize("profile", ["open", "epic-like"])
+def test_a_visit_finished_today_says_its_plan_is_saved_and_its_note_is_read(
+    database_url: str, tmp_path: Path, profile: str
+) -> None:
+    with family_chart(database_url, tmp_path, profile=profile) as ehr:
+        book(ehr, "a-maya", "p1", TODAY)
+        _, before = open_panel(ehr)
+        assert "Lacrosse" in rows(before)[0] and "data-plan-saved" not in before.text
+
+        visit = launch(ehr)
+        close_agenda(visit)
+        assert visit.send("POST", "/visit/plan", PLAN).status_code == 202
+        assert wait_written(visit)["state"] == "written"
+
+        browser, after = open_panel(ehr)
+        [row] = rows(after)
+        assert "Visit done:" in row and "Nobody has answered yet" not in row
+        # Read back from the CarePlan, or from the Plan of care note where the EHR takes
+        # no CarePlan: the later item and the goal are still open.
+        assert "2 open items from the last plan" in row
+        link = re.search(r'href="([^"]+/partnering[^"]*)"', row)
+        assert link is not None
+        notes = browser.get(f"{ehr.flip_url}{html.unescape(link.group(1))}")
+        assert "Maya leads." in notes.text and "data-refused" not in notes.text
 
 
 def test_a_chart_with_more_than_flip_reads_at_once_is_named_on_the_panel(

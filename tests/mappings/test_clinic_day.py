@@ -19,6 +19,7 @@ from tests.mappings.builders import (
     related_person,
     response,
 )
+from tests.mappings.test_feed_forward import AS_A_NOTE, stored
 
 Resource = dict[str, Any]
 
@@ -44,6 +45,7 @@ def one_row(*responses: Resource, **charts: list[object]) -> Any:
         related_persons=charts.get("related_persons", [related_person("rp-mom", "MTH")]),
         care_plans=charts.get("care_plans", []),
         goals=charts.get("goals", []),
+        notes=charts.get("notes", []),
     )
     [row] = day_rows(booked, found, Reading(window=WINDOW, clinic_language="en"))
     return row
@@ -110,6 +112,25 @@ def test_no_current_concern_is_an_answer_and_nobody_yet_is_not() -> None:
 def test_open_items_of_the_last_plan_are_counted() -> None:
     assert one_row(care_plans=[flip_plan("plan-1", 30)]).open_items > 0
     assert one_row().open_items == 0
+
+
+def test_a_visit_finished_on_its_day_says_its_plan_is_saved_not_that_nobody_answered() -> None:
+    answered = response("qr-teen", f"Patient/{PATIENT_ID}", 1, concern="Lacrosse travel")
+    finished = one_row(answered, care_plans=[flip_plan("plan-1", -0.02)])  # 10:28 that day
+    assert not finished.answers.has_answers  # the answers were that visit's
+    assert finished.plan_saved_at == VISIT_START + timedelta(minutes=28.8)
+    # A plan from an earlier visit says nothing about today's.
+    earlier = one_row(answered, care_plans=[flip_plan("plan-1", 30)])
+    assert earlier.plan_saved_at is None and earlier.answers.has_answers
+
+
+def test_a_plan_written_as_a_note_counts_its_open_items_and_its_day() -> None:
+    # Epic and Oracle Health take no CarePlan: the plan is a Plan of care note.
+    written = stored(AS_A_NOTE)
+    assert "CarePlan" not in written
+    row = one_row(notes=written["DocumentReference"])
+    assert row.open_items == 4  # two later or deferred items, two goals
+    assert row.plan_saved_at is None  # agreed four weeks before this booking
 
 
 def test_a_missing_patient_still_gives_the_booking_a_row() -> None:
