@@ -75,6 +75,8 @@ RESTRICTED_LABEL = {"system": CONFIDENTIALITY, "code": RESTRICTED, "display": "r
 # whose value starts with this prefix (see preference.py for the rule and why).
 PARTNERING_NOTE_PREFIX = "partnering-note/"
 PLAN_NOTE_PREFIX = "plan-note/"
+# The Care Experience Preference Flip writes beside a partnering note, for other apps.
+PREFERENCE_PREFIX = "preference/"
 
 
 def questionnaire_url(base: str = DEFAULT_BASE) -> str:

@@ -202,12 +202,18 @@ def concept_text(concept: object) -> str | None:
 
 def has_identifier(resource: Resource, system: str, prefix: str = "") -> bool:
     """True when the resource has an identifier in `system` whose value starts with `prefix`."""
-    return any(
-        i.get("system") == system
+    return bool(identifier_values(resource, system, prefix))
+
+
+def identifier_values(resource: Resource, system: str, prefix: str = "") -> list[str]:
+    """The values after `prefix` of the resource's identifiers in `system` that start with it."""
+    return [
+        i["value"].removeprefix(prefix)
+        for i in dicts(resource.get("identifier"))
+        if i.get("system") == system
         and isinstance(i.get("value"), str)
         and i["value"].startswith(prefix)
-        for i in dicts(resource.get("identifier"))
-    )
+    ]
 
 
 def instant(value: object, zone: tzinfo | None) -> datetime | None:

@@ -25,6 +25,7 @@ from fhir_mappings.fields import (
     dicts,
     has_coding,
     has_identifier,
+    identifier_values,
     instant,
     note_words,
     reference,
@@ -58,6 +59,13 @@ def preference_history(
         d
         for d in document_references
         if not isinstance(d, dict) or f"DocumentReference/{d.get('id')}" not in replaced
+    ]
+    # The Observation Flip writes beside its partnering note repeats the note's words: the
+    # history shows the note once.
+    system = codes.identifier_system(base)
+    noted = _plan_ids(document_references, system, codes.PARTNERING_NOTE_PREFIX)
+    observations = [
+        o for o in observations if not (_plan_ids([o], system, codes.PREFERENCE_PREFIX) & noted)
     ]
     candidates = [
         c
@@ -157,6 +165,16 @@ def note_to_preference(
         recorded_by=_performer_display(resource.get("author")),
         recorded_role=_role_of(resource.get("author")),
     )
+
+
+def _plan_ids(resources: Iterable[object], system: str, prefix: str) -> set[str]:
+    # The plan ids in Flip's identifiers of `prefix` ("partnering-note/<plan id>").
+    return {
+        value
+        for r in resources
+        if isinstance(r, dict)
+        for value in identifier_values(r, system, prefix)
+    }
 
 
 def _timestamp(when: datetime | None) -> float:

@@ -120,7 +120,13 @@ def plan_writes(plan: AgreedPlan, options: WriteOptions = WriteOptions()) -> lis
         if options.write_observation and has_words(summary):
             observation = _preference(plan, summary)
             writes.append(
-                _write(plan, options, "preference", f"preference/{plan.plan_id}", observation)
+                _write(
+                    plan,
+                    options,
+                    "preference",
+                    f"{codes.PREFERENCE_PREFIX}{plan.plan_id}",
+                    observation,
+                )
             )
     return writes
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fhir_mappings.codes import identifier_system
 from tests.e2e.conftest import Visit, launch
 from tests.e2e.deployment import ACT_CODE, Browser, Deployment
+from tests.mappings.builders import preference_observation
 
 PLAN: dict[str, Any] = {
     "items": [{"text": "Pack the vest for away games", "owner": "Maya", "when": "later"}],
@@ -175,14 +176,16 @@ def test_script_in_the_plan_is_written_as_text_and_shown_escaped(family_visit: D
 
 
 def test_the_partnering_notes_view_lists_notes_newest_first(family_visit: Deployment) -> None:
+    recorded_before = preference_observation("o-nurse", "Prefers morning visits", 40)
+    family_visit.put({**recorded_before, "subject": {"reference": "Patient/p1"}})
     visit = launch(family_visit)
     close_agenda(visit)
     assert visit.send("POST", "/visit/plan", PLAN).status_code == 202
     wait_written(visit)
     page = visit.browser.get(visit.page.url.replace("/visit", "/partnering"))
     assert page.status_code == 200
-    assert "Maya leads." in page.text
-    assert page.text.index('data-source="note"') < page.text.rindex("data-partnering-entry")
+    assert page.text.count("Maya leads.") == 1  # the note, not again as its Observation
+    assert page.text.index("Maya leads.") < page.text.index("Prefers morning visits")
 
 
 def test_every_read_and_write_is_in_the_audit_trail(family_visit: Deployment) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_mappings.codes import identifier_system
+from fhir_mappings.codes import DEFAULT_BASE, identifier_system
+from fhir_mappings.fields import Skips
+from fhir_mappings.preference import preference_history
 from tests.mappings.builders import (
+    NEW_YORK,
     PATIENT_ID,
     partnering_note,
     preference_observation,
@@ -13,6 +16,7 @@ from tests.mappings.builders import (
     related_person,
     response,
 )
+from tests.mappings.test_feed_forward import stored
 
 TEEN = f"Patient/{PATIENT_ID}"
 
@@ -98,3 +102,32 @@ def test_unusable_preferences_are_skipped() -> None:
     )
     assert inputs.preference is None
     assert inputs.skipped == 4
+
+
+def test_the_care_team_reads_a_written_partnering_note_once() -> None:
+    # Flip writes the note and, for other apps, a Care Experience Preference with the same
+    # words: the history lists the note, not the note and then "recorded preference".
+    written = stored()
+    someone_elses = preference_observation("o-nurse", "Prefers mornings", 40)
+    history = preference_history(
+        answers=(),
+        observations=[*written["Observation"], someone_elses],
+        document_references=written["DocumentReference"],
+        patient_ref=TEEN,
+        zone=NEW_YORK,
+        base=DEFAULT_BASE,
+        skips=Skips(),
+    )
+    assert [entry.source for entry in history] == ["note", "observation"]
+    assert history[1].text == "Prefers mornings"
+    # Without its note (not readable, or not written), Flip's Observation still shows.
+    alone = preference_history(
+        answers=(),
+        observations=written["Observation"],
+        document_references=[],
+        patient_ref=TEEN,
+        zone=NEW_YORK,
+        base=DEFAULT_BASE,
+        skips=Skips(),
+    )
+    assert [entry.source for entry in alone] == ["observation"]
