@@ -121,6 +121,7 @@ FAMILY_WORDS: dict[str, dict[str, str]] = {
         ),
         PARTNERING_STYLE: "How do you like to partner in {name}'s health care?",
         LEARNING_PREFERENCES: "How do you like to learn about {name}'s health?",
+        LANGUAGE: "In what language would you like to talk with {name}'s care team?",
     },
     "es": {
         NUMBER_ONE_CONCERN: (
@@ -133,6 +134,7 @@ FAMILY_WORDS: dict[str, dict[str, str]] = {
         ),
         PARTNERING_STYLE: "¿Cómo le gusta participar en el cuidado de la salud de {name}?",
         LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre la salud de {name}?",
+        LANGUAGE: "¿En qué idioma le gustaría hablar con el equipo de salud de {name}?",
     },
 }
 

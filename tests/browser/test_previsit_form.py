@@ -166,7 +166,7 @@ def test_the_form_is_usable_at_320_px(browser: Browser, ehr: Deployment) -> None
     sign_in(small, ehr, "RelatedPerson/rp-mom")
     fits(small)
     small.locator('[data-link-id="number-one-concern"]').fill("x" * 501)
-    expect(small.locator("#h-number-one-concern")).to_contain_text("1 characters too many")
+    expect(small.locator("#h-number-one-concern")).to_have_text("1 character too many")
     small.locator('[data-action="submit-previsit"]').click()
     expect(small.locator(".problems")).to_contain_text("under 500 characters")
     fits(small)

@@ -144,9 +144,15 @@ def test_a_parent_never_sees_the_teens_words_and_the_visit_shows_the_teen_first(
     assert "related to Maya's health?" in words and "For Maya's visit on" in words
     assert "<h1>Before Maya's visit</h1>" in words
     assert "How do you like to partner in Maya's health care?" in words
-    assert "your health" not in words
+    assert "talk with Maya's care team?" in words and "Send to Maya's care team" in words
+    assert "your health" not in words and "your care" not in words
+    assert "Send to my care team" not in words
     spanish = html.unescape(parent.get(f"{parent_form.url}?lang=es").text)
     assert "meta número UNO sobre la salud de Maya?" in spanish
+    assert "hablar con el equipo de salud de Maya?" in spanish
+    assert "Enviar al equipo de salud de Maya" in spanish
+    # The counter says "1 carácter de más", never "1 caracteres" (ngettext's forms).
+    assert 'data-over-one="{count} carácter de más"' in spanish
     assert "Para la cita de Maya del" in spanish and "<h1>Antes de la cita de Maya</h1>" in spanish
     sent = send(parent, parent_form, [("number-one-concern", "Her weight gain this winter")])
     assert 'data-previsit-status="sent"' in sent.text

@@ -51,8 +51,10 @@
       longest = Math.max(longest, el.value.length);
     });
     var over = longest > limit;
-    var template = hint.getAttribute(over ? "data-over-template" : "data-left-template");
-    hint.textContent = template.replace("{count}", String(Math.abs(limit - longest)));
+    var n = Math.abs(limit - longest);
+    // The page gives each wording in its language's one and other forms (ngettext).
+    var template = hint.getAttribute((over ? "data-over-" : "data-left-") + (n === 1 ? "one" : "other"));
+    hint.textContent = template.replace("{count}", String(n));
     hint.classList.toggle("over", over);
   }
 
