@@ -43,6 +43,7 @@ from smart_app.session.launches import LaunchService, OpenLaunch
 TEEN_AGES = range(12, 18)  # asked about sharing with nothing preselected
 SETTLE_S = 2.0  # how long a send waits for the worker's attempt on its answers
 NOBODY = ""  # the tablet between turns: it asks who is answering next
+LATER = "later"  # the same, with the teen answering later: the family may go first
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +244,7 @@ class PrevisitService:
         """On the tablet: `who` (one of the people offered) answers next."""
         chart = self._chart(opened)
         offered = {p.reference for p in (chart.patient, *chart.family, _someone_else())}
-        if opened.handover != TABLET or who not in offered:
+        if opened.handover != TABLET or who not in offered | {LATER}:
             raise InvalidRequest("Choose who is answering from the list.")
         if who == SOMEONE_ELSE:
             # Each "someone else" is another person: their answers never replace the last's.
@@ -271,13 +272,17 @@ class PrevisitService:
             lang=lang,
             tablet=True,
             people=(chart.patient, *chart.family, _someone_else()),
-            teen_first=chart.patient if chart.teen and not teen_answered else None,
+            teen_first=(
+                chart.patient
+                if chart.teen and not teen_answered and opened.answerer != LATER
+                else None
+            ),
         )
 
     def _turn(self, opened: OpenLaunch, chart: _Chart) -> _Turn | None:
         if opened.handover == TABLET:
             who = opened.answerer
-            return None if who in (None, NOBODY) else self._as(chart, who, staff=opened)
+            return None if who in (None, NOBODY, LATER) else self._as(chart, who, staff=opened)
         author = opened.context.fhir_user_reference
         assert author is not None  # roles.py refused a launch without fhirUser
         return self._as(chart, author)

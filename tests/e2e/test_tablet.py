@@ -164,3 +164,26 @@ def test_a_portal_user_cannot_hand_anything_back(no_answers_yet: Deployment) -> 
     )
     assert refused.status_code == 400
     assert send(browser, form, [("number-one-concern", "x"), ("share-with-family", "yes")]).ok
+
+
+def test_a_teen_who_will_answer_later_lets_the_family_go_first(
+    no_answers_yet: Deployment,
+) -> None:
+    visit = hand_over(no_answers_yet)
+    first = page(visit, "previsit")
+    assert "First, please hand the tablet to Maya" in first.text
+    assert 'data-action="teen-later"' in first.text
+    assert 'data-who="RelatedPerson/rp-mom"' not in first.text
+
+    assert post(visit, "previsit/turn", [("who", "later")]).status_code == 303
+    choosing = page(visit, "previsit")
+    assert "First, please hand" not in choosing.text
+    assert 'data-who="RelatedPerson/rp-mom"' in choosing.text
+    assert 'data-who="Patient/p1"' in choosing.text  # Maya can still take her turn
+
+    post(visit, "previsit/turn", [("who", "RelatedPerson/rp-mom")])
+    sent = post(visit, "previsit/answers", [("number-one-concern", MOM_WORDS)])
+    assert 'data-previsit-status="sent"' in sent.text
+    # Maya has not answered yet: the tablet asks for her again, and can be deferred again.
+    assert "First, please hand the tablet to Maya" in sent.text
+    assert 'data-action="teen-later"' in sent.text
