@@ -37,6 +37,7 @@ from launch.fhir_errors import (
     FhirForbidden,
     FhirTemporaryError,
     FhirUnauthorized,
+    error_kind,
 )
 from smart_app.closing.plan import OpenItemsRemain
 from smart_app.core.validation import InvalidRequest
@@ -184,7 +185,9 @@ def describe(error: Exception) -> Failure:
             503,
             "ehr_unavailable",
             "The EHR isn't answering right now",
-            str(error),
+            # In the clinician's words: what Flip met ("HTTP 503", "timeout"), not its request.
+            f"Flip asked the EHR for the chart and got no answer it could use "
+            f"({error_kind(error)}). The EHR may be busy or down for maintenance.",
             "Nothing you entered is lost. Wait a moment and reload.",
         )
     if isinstance(error, FhirError):

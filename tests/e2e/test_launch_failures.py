@@ -188,6 +188,9 @@ def test_fhir_errors_on_the_visit_page_are_explained(
     assert page.status_code == status
     assert error_code(page) == code
     assert "Traceback" not in page.text
+    if status == 503:  # in the clinician's words, not Flip's request to the EHR
+        assert "got no answer it could use (HTTP 503)" in page.text
+        assert "Bundle" not in page.text and "failed with" not in page.text
 
 
 def test_scopes_the_ehr_refuses_show_the_forbidden_page(database_url: str, tmp_path: Path) -> None:
