@@ -22,17 +22,27 @@ METHODS = [
 def test_every_word_of_the_form_has_its_spanish() -> None:
     spoken = {
         message
-        for _, _, message, _, _ in extract_from_dir(str(ROOT), METHODS, keywords={"_": None})
+        for _, _, message, _, _ in extract_from_dir(
+            str(ROOT), METHODS, keywords={"_": None, "ngettext": (1, 2)}
+        )
     }
     with (CATALOG / "messages.po").open("rb") as po:
-        spanish = {m.id: m.string for m in read_po(po) if m.id}
+        spanish = {m.id: _forms(m.string) for m in read_po(po) if m.id}
     assert spoken, "no words found: the extraction paths are wrong"
-    missing = sorted(m for m in spoken if not spanish.get(m))
+    assert any(isinstance(m, tuple) for m in spoken), "no plural words found"
+    # A plural message needs every one of Spanish's forms.
+    missing = sorted(str(m) for m in spoken if not all(spanish.get(m) or ("",)))
     assert missing == []
 
 
 def test_the_compiled_catalog_is_the_po_file() -> None:
     with (CATALOG / "messages.po").open("rb") as po, (CATALOG / "messages.mo").open("rb") as mo:
-        source = {m.id: m.string for m in read_po(po) if m.id}
-        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
+        source = {_forms(m.id): _forms(m.string) for m in read_po(po) if m.id}
+        compiled = {_forms(m.id): _forms(m.string) for m in read_mo(mo) if m.id}
     assert compiled == source
+
+
+def _forms(string: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    # One string, or a plural message's forms (a tuple or a list, as Babel reads them):
+    # its ids (singular, plural) or its translations.
+    return (string,) if isinstance(string, str) else tuple(string)

@@ -82,7 +82,7 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     later.locator(".plan-owner").fill("Maya")
     later.locator(".plan-when").select_option("later")
     frame.locator(".goal-text").first.fill("Play the whole lacrosse season")
-    frame.locator("#partnering-style").select_option("talk-options")
+    frame.locator('#partnering-style input[value="talk-options"]').check()
     frame.locator("input[name=learning][value=written]").check()
     # Found by its label, worded for any age: who leads and who joins, not "the teen".
     frame.get_by_label("In their words: who leads, who joins, what helps").fill(

@@ -45,7 +45,7 @@
       goals: goals,
       follow_up: value(form, "#follow-up") || null,
       partnering_note: {
-        style: value(form, "#partnering-style") || null,
+        style: value(form, 'input[name="style"]:checked') || null,
         learning_preferences: learning,
         text: value(form, "#partnering-text") || null,
       },
@@ -239,8 +239,8 @@
     var note = body.partnering_note;
     var partnering = [];
     if (note.style) {
-      var style = document.getElementById("partnering-style");
-      partnering.push(style.options[style.selectedIndex].text + ".");
+      var style = form.querySelector('input[name="style"]:checked');
+      partnering.push(style.parentNode.textContent.trim() + ".");
     }
     var learning = Array.prototype.map.call(
       document.querySelectorAll("input[name=learning]:checked"),
