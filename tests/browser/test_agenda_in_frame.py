@@ -187,6 +187,9 @@ def test_add_to_plan_takes_the_items_words_and_copy_gives_the_visit_note(
         lacrosse.locator("[data-status-select]").select_option("addressed")
     lacrosse.locator("[data-add-to-plan]").click()
     sleepovers.locator("[data-status-select]").select_option("deferred")
+    expect(frame.locator("#save-status")).to_have_text(
+        "Not saved yet: say why it is deferred, then press Enter."
+    )
     sleepovers.locator("[data-reason]").fill("Next visit")
     with saving(frame):
         sleepovers.locator("[data-reason]").press("Enter")
@@ -201,10 +204,15 @@ def test_add_to_plan_takes_the_items_words_and_copy_gives_the_visit_note(
     expect(rows.nth(1).locator(".plan-when")).to_have_value("later")
 
     frame.locator("#partnering-text").fill("Maya leads.")
+    style = frame.locator('#partnering-style input[value="team-recommends"]')
+    style.check()
+    # Each style's words are whole in the sidebar (a select cut the longest one off).
+    label = style.locator("xpath=..")
+    assert label.evaluate("e => e.scrollWidth <= e.clientWidth && e.clientWidth <= 400")
     frame.get_by_role("button", name="Copy for the visit note").click()
     note = frame.locator("#visit-note-text")
     expect(note).to_be_visible()
     expect(note).to_have_value(
         "Agreed plan (Flip)\n- Lacrosse travel without my vest; now\n- Sleepovers; later\n"
-        "Partnering: Maya leads."
+        "Partnering: I like to hear my care team's recommendation, then agree. Maya leads."
     )

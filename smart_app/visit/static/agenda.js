@@ -42,7 +42,8 @@
     li.querySelector("[data-add-to-plan]").hidden = status === "open";
     li.dataset.status = status;
     if (status === "deferred" && !reasonInput.value.trim()) {
-      say("Say why it is deferred, then press Enter.");
+      // Deferred is kept only with its reason: until then the line is not saved.
+      say("Not saved yet: say why it is deferred, then press Enter.", true);
       reasonInput.focus();
       return;
     }
