@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fhir_mappings import codes
@@ -104,18 +104,21 @@ def reading_context(
 def read_answers(
     responses: list[object], context: ReadingContext, skips: Skips
 ) -> tuple[PreVisitAnswers, ...]:
-    """The latest answers per person in the window, newest first; the rest skipped."""
-    latest: dict[str, PreVisitAnswers] = {}
+    """The latest answers per person in the window, newest first, each with the earlier
+    ones it replaces; the rest skipped."""
+    by_person: dict[str, list[PreVisitAnswers]] = {}
     for value in responses:
         answers = questionnaire_response_to_answers(value, context, skips)
         if answers is None:
             continue
         # Staff-entered: one response per person the chart does not name.
         person = answers.response_id if answers.author.startswith(STAFF) else answers.author
-        kept = latest.get(person)
-        if kept is None or _sort_key(answers) > _sort_key(kept):
-            latest[person] = answers
-    return tuple(sorted(latest.values(), key=_sort_key, reverse=True))
+        by_person.setdefault(person, []).append(answers)
+    latest = []
+    for given in by_person.values():
+        newest, *earlier = sorted(given, key=_sort_key, reverse=True)
+        latest.append(replace(newest, earlier=tuple(earlier)))
+    return tuple(sorted(latest, key=_sort_key, reverse=True))
 
 
 def questionnaire_response_to_answers(

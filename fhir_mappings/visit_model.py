@@ -34,6 +34,9 @@ class PreVisitAnswers:
     learning_preferences: tuple[str, ...]  # codes of Flip's learning-preference CodeSystem
     language: str | None  # a BCP-47 code, when given
     share_with_family: bool  # False: a teen keeps answers for the care team only
+    # The same person's earlier answers these replace (read in the same window), newest
+    # first: the clinician's status on a line of them moves to the same line here.
+    earlier: tuple[PreVisitAnswers, ...] = ()
 
     @property
     def is_family(self) -> bool:

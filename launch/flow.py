@@ -230,6 +230,11 @@ class SmartClient:
         return response
 
 
+# What the pre-visit form reads (smart_app/previsit/service.py `_chart`), and its answers;
+# a wildcard (`patient/*.rs`) is the registration's own choice, kept read-only.
+PORTAL_READS = frozenset({"Patient", "Appointment", "RelatedPerson", "QuestionnaireResponse", "*"})
+
+
 def _scope_for(registration: Registration, *, standalone: bool) -> str:
     if not standalone:
         return registration.scope
@@ -245,6 +250,8 @@ def _patient_facing(scope: str) -> str | None:
     A patient or parent writes only their own QuestionnaireResponse: every other write
     permission is dropped (v2 `c`, `u`, `d`; v1 `write`), as are `user/` scopes and the EHR
     launch's `launch` (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+    Reads are only those the pre-visit form makes (`PORTAL_READS`): the consent screen asks
+    a patient for nothing the form does not use.
     """
     if scope == "launch" or scope.startswith("user/"):
         return None
@@ -252,6 +259,8 @@ def _patient_facing(scope: str) -> str | None:
         return scope
     resource, _, rest = scope.removeprefix("patient/").partition(".")
     permissions, _, query = rest.partition("?")
+    if resource not in PORTAL_READS:
+        return None
     if resource == "QuestionnaireResponse":
         return scope
     if permissions in ("*", "read", "write"):  # SMART v1

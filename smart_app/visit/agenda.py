@@ -53,6 +53,10 @@ class AgendaItem:
     reason: str | None = None  # why deferred
     # Who of the care team last set its status, or added it (fhirUser, "Practitioner/7").
     changed_by: str | None = None
+    # The same line of the person's earlier answers (id, words), newest first.
+    earlier: tuple[tuple[str, str], ...] = ()
+    # The words its status was set on, when the person has since sent other words.
+    status_set_on: str | None = None
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -92,14 +96,51 @@ class Draft:
 
 def build_agenda(inputs: VisitInputs, draft: Draft | None = None) -> list[AgendaItem]:
     """The flipped agenda: patient, family, then clinician; merged, ordered and tracked."""
-    draft = draft or Draft()
     own = _previsit_items(inputs.answers)
+    draft, status_set_on = _follow_new_answers(draft or Draft(), own)
     own += [added_item(a) for a in draft.added if a.source != "clinician"]
     clinician = [_clinician_item(c) for c in inputs.clinician_items]
     clinician += [added_item(a) for a in draft.added if a.source == "clinician"]
     merged = _merge(own, clinician, draft)
     ordered = _apply_order(merged, draft.order)
-    return [_apply_status(item, draft) for item in ordered]
+    return [
+        replace(_apply_status(item, draft), status_set_on=status_set_on.get(item.id))
+        for item in ordered
+    ]
+
+
+def _follow_new_answers(draft: Draft, own: list[AgendaItem]) -> tuple[Draft, dict[str, str]]:
+    # A person who sends new answers mid-visit replaces their earlier ones (the latest per
+    # person counts). What the draft says of a line of the earlier answers (its status and
+    # reason, its place, a merge into it) moves to the same line of the new ones, until the
+    # clinician sets that line's status again. Returned too: the earlier words of each line
+    # whose status moved to other words, so the page can say so.
+    known = {*draft.statuses, *draft.order, *draft.merges.values()}
+    renames: dict[str, str] = {}
+    status_set_on: dict[str, str] = {}
+    for item in own:
+        if item.id in known:
+            continue
+        for earlier_id, words in item.earlier:
+            if earlier_id in known:
+                renames[earlier_id] = item.id
+                if earlier_id in draft.statuses and words != item.text:
+                    status_set_on[item.id] = words
+                break
+    if not renames:
+        return draft, status_set_on
+
+    def new(item_id: str) -> str:
+        return renames.get(item_id, item_id)
+
+    moved = replace(
+        draft,
+        order=tuple(new(i) for i in draft.order),
+        statuses={new(k): v for k, v in draft.statuses.items()},
+        changed_by={new(k): v for k, v in draft.changed_by.items()},
+        merges={k: new(v) for k, v in draft.merges.items()},
+    )
+    return moved, status_set_on
 
 
 def more_concerns(answers: Sequence[PreVisitAnswers]) -> list[tuple[str, int]]:
@@ -138,12 +179,8 @@ def _previsit_items(answers: Sequence[PreVisitAnswers]) -> list[AgendaItem]:
     for answer in [*patient, *family]:
         source: Source = "family" if answer.is_family else "patient"
         care_team_only = not answer.share_with_family
-        texts: list[tuple[str, str, bool]] = []
-        if answer.number_one_concern:
-            texts.append(("number-one", answer.number_one_concern, True))
-        others = answer.other_concerns[:MAX_OTHER_CONCERNS]
-        texts += [(f"other-{i}", t, False) for i, t in enumerate(others) if t]
-        for suffix, text, number_one in texts:
+        earlier = [(e.response_id, _lines(e)) for e in answer.earlier]
+        for suffix, text in _lines(answer).items():
             items.append(
                 AgendaItem(
                     id=f"pv-{answer.response_id}-{suffix}",
@@ -151,12 +188,25 @@ def _previsit_items(answers: Sequence[PreVisitAnswers]) -> list[AgendaItem]:
                     source=source,
                     said_by=answer.author_display,
                     said_at=answer.authored,
-                    number_one=number_one and source == "patient",
+                    number_one=suffix == "number-one" and source == "patient",
                     reference=f"QuestionnaireResponse/{answer.response_id}",
                     care_team_only=care_team_only,
+                    earlier=tuple(
+                        (f"pv-{rid}-{suffix}", lines[suffix])
+                        for rid, lines in earlier
+                        if suffix in lines
+                    ),
                 )
             )
     return items
+
+
+def _lines(answer: PreVisitAnswers) -> dict[str, str]:
+    # The agenda lines of one person's answers by the end of their id: the number one
+    # concern, then each other concern.
+    lines = {"number-one": answer.number_one_concern} if answer.number_one_concern else {}
+    others = answer.other_concerns[:MAX_OTHER_CONCERNS]
+    return lines | {f"other-{i}": t for i, t in enumerate(others) if t}
 
 
 def _clinician_item(item: ClinicianItem) -> AgendaItem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -152,3 +153,37 @@ def test_every_item_appears_exactly_once_whatever_the_order(
     assert ids[: len(shuffled)] == shuffled
     shown = ids + [m.id for i in reordered for m in i.merged]
     assert len(shown) == len(set(shown)) == len(default) + sum(len(i.merged) for i in default)
+
+
+def test_new_answers_mid_visit_keep_the_clinicians_status_and_say_when_the_words_changed() -> None:
+    draft = Draft(
+        order=("pv-qr-teen-other-0", "pv-qr-teen-number-one", "pv-qr-mom-number-one"),
+        statuses={
+            "pv-qr-teen-number-one": ("deferred", "after the labs"),
+            "pv-qr-teen-other-0": ("addressed", None),
+        },
+        changed_by={"pv-qr-teen-number-one": "Practitioner/dr1"},
+    )
+    # Maya sends again: new words for her number one, the same other concern.
+    again = replace(
+        answers(
+            "qr-teen-2", Respondent.PATIENT, "Lacrosse travel and the tournament", "Sleepovers"
+        ),
+        earlier=(TEEN,),
+    )
+    agenda = build_agenda(replace(INPUTS, answers=(again, MOM)), draft)
+    by_text = {item.text: item for item in agenda}
+    concern = by_text["Lacrosse travel and the tournament"]
+    assert (concern.status, concern.reason) == ("deferred", "after the labs")
+    assert concern.changed_by == "Practitioner/dr1"
+    assert concern.status_set_on == "Lacrosse travel without my vest"
+    sleepovers = by_text["Sleepovers"]
+    assert sleepovers.status == "addressed" and sleepovers.status_set_on is None
+    assert [i.text for i in agenda[:2]] == ["Sleepovers", "Lacrosse travel and the tournament"]
+    # Once the clinician sets the new line's status, the note about earlier words goes.
+    set_again = replace(
+        draft, statuses={**draft.statuses, "pv-qr-teen-2-number-one": ("addressed", None)}
+    )
+    agenda = build_agenda(replace(INPUTS, answers=(again, MOM)), set_again)
+    concern = next(i for i in agenda if i.id == "pv-qr-teen-2-number-one")
+    assert concern.status == "addressed" and concern.status_set_on is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from typing import Any
 
@@ -10,7 +12,7 @@ import requests
 from click.testing import CliRunner
 
 from fhir_mappings.codes import identifier_system
-from tests.e2e.conftest import Visit, launch
+from tests.e2e.conftest import Visit, launch, previsit
 from tests.e2e.deployment import ACT_CODE, Browser, Deployment
 from tests.mappings.builders import preference_observation
 
@@ -210,3 +212,25 @@ def test_every_read_and_write_is_in_the_audit_trail(family_visit: Deployment) ->
     assert "submit-plan" in result.output
     assert "CarePlan/" in result.output  # the write, with the id the chart gave it
     assert "Lacrosse" not in result.output  # ids only, no PHI
+
+
+def test_new_answers_mid_visit_keep_the_status_and_say_the_words_changed(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    concern = next(i for i in visit.get()["agenda"] if i["text"].startswith("Lacrosse"))
+    deferral = {concern["id"]: {"status": "deferred", "reason": "after the labs"}}
+    assert visit.send("PUT", "/visit/agenda", {"statuses": deferral}).ok
+    # Maya sends her answers again from the portal: a new response with other words.
+    family_visit.put(
+        previsit("qr-teen-2", "Patient/p1", "Lacrosse and the spring tournament", days_ago=1)
+    )
+    page = visit.browser.get(visit.page.url)
+    line = re.search(r'<li class="agenda-item[^>]*data-id="pv-qr-teen-2-number-one".*?</li>',
+                     page.text, re.S)  # fmt: skip
+    assert line is not None
+    assert 'data-status="deferred"' in line.group(0)
+    assert 'value="after the labs"' in line.group(0)  # the reason typed is not lost
+    said = html.unescape(line.group(0))
+    assert "Maya sent new words after this was marked deferred." in said
+    assert "It was: “Lacrosse travel without my vest”" in said

@@ -114,22 +114,24 @@ def test_standalone_launch_asks_for_a_patient_instead_of_an_ehr_launch() -> None
 
 
 def test_standalone_launch_asks_to_write_only_the_patients_own_answers() -> None:
+    # And to read only what the pre-visit form reads: the patient's consent screen lists
+    # nothing else (no notes, plans, goals or observations).
     scope = (
         "launch openid fhirUser patient/CarePlan.crs patient/Goal.cruds patient/Provenance.c "
         "patient/Observation.write patient/Patient.read patient/Encounter.* "
-        "patient/QuestionnaireResponse.cru user/Practitioner.rs patient/DocumentReference.crs?x=y"
+        "patient/QuestionnaireResponse.cru user/Practitioner.rs patient/DocumentReference.crs "
+        "patient/Appointment.crs?date=ge2026-01-01 patient/RelatedPerson.* patient/*.cruds"
     )
     client = make_client(FakeWire(), Registration(iss=ISS, client_id="flip", scope=scope))
     query = parse_qs(urlsplit(client.begin(ISS).url).query)
     assert query["scope"][0].split() == [
         "openid",
         "fhirUser",
-        "patient/CarePlan.rs",
-        "patient/Goal.rs",
         "patient/Patient.read",
-        "patient/Encounter.read",
         "patient/QuestionnaireResponse.cru",
-        "patient/DocumentReference.rs?x=y",
+        "patient/Appointment.rs?date=ge2026-01-01",
+        "patient/RelatedPerson.read",
+        "patient/*.rs",
         "launch/patient",
     ]
 

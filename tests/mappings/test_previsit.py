@@ -66,6 +66,8 @@ def test_only_the_latest_answer_per_respondent_counts_and_amended_is_read() -> N
     inputs = read(questionnaire_responses=responses)
     assert [a.number_one_concern for a in inputs.answers] == ["Insurance at 26, and refills"]
     assert inputs.skipped == 0  # a superseded answer is not malformed
+    # The earlier answer travels with it, so the agenda can move the clinician's status.
+    assert [e.response_id for e in inputs.answers[0].earlier] == ["old"]
 
 
 def test_each_person_staff_entered_at_check_in_counts_but_a_parent_counts_once() -> None:
