@@ -77,11 +77,15 @@ class Closing:
 
     def save_form(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
         """Keep the closing form as typed (checked against docs/openapi.yaml), so a reload
-        restores every field; finishing keeps it too."""
-        form = dict(body)
+        restores every field; finishing keeps it too. The fields sent replace those kept,
+        the rest stay as kept: two of the care team typing into one visit's plan (each
+        page sends what it changed) both keep their words. The form as now kept."""
+        sent = dict(body)
         key = self.readers.for_launch(opened).draft_key()
-        self.drafts.change(key, lambda draft: replace(draft, plan_form=form))
-        return form
+        saved = self.drafts.change(
+            key, lambda draft: replace(draft, plan_form={**(draft.plan_form or {}), **sent})
+        )
+        return dict(saved.draft.plan_form or {})
 
     def writeback(self, opened: OpenLaunch) -> WritebackStatus | None:
         """The write-back status of this launch's plan, or None."""

@@ -171,3 +171,38 @@ def test_a_double_click_sends_once_and_a_later_edit_is_said_unsent_until_sent(
     expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
     activities = [a["detail"]["description"] for a in chart(ehr, "CarePlan")[0]["activity"]]  # type: ignore[index]
     assert edit in activities
+
+
+@pytest.mark.browser
+def test_two_of_the_care_team_typing_into_one_plan_both_keep_their_words(
+    page: Page, ehr: Deployment
+) -> None:
+    nurse = flip_frame(page, ehr, "e-agenda")
+    doctor = flip_frame(page.context.new_page(), ehr, "e-agenda")
+    follow_up, goal = "Clinic in 3 months", "Play the whole season"
+    with nurse.page.expect_response(lambda r: r.url.endswith("/visit/plan/form")):
+        nurse.locator("#follow-up").fill(follow_up)
+    with doctor.page.expect_response(lambda r: r.url.endswith("/visit/plan/form")):
+        doctor.locator(".goal-text").first.fill(goal)
+    # The doctor's page does not show the nurse's follow-up, and says so.
+    elsewhere = doctor.locator("[data-plan-elsewhere]")
+    expect(elsewhere).to_be_visible()
+    expect(elsewhere).to_contain_text("Someone changed this plan in another window.")
+    # Finishing from it would send its empty follow-up over the nurse's: it waits.
+    for words in ("weight gain", "Lacrosse", "Sleepovers"):
+        with saving(doctor):
+            line(doctor, words).locator("[data-status-select]").select_option("addressed")
+    finishes: list[str] = []
+    doctor.page.on(
+        "request", lambda r: finishes.append(r.url) if r.url.endswith("/visit/plan") else None
+    )
+    doctor.locator("#finish-plan").click()
+    expect(doctor.locator("#plan-status")).to_contain_text("Reload the page to see")
+    assert finishes == []
+    # Both words are kept: either page, reloaded, shows them.
+    for frame in (nurse, doctor):
+        frame.page.reload()
+        again = flip_page_frame(frame.page, ehr.flip_url)
+        expect(again.locator("#follow-up")).to_have_value(follow_up)
+        expect(again.locator(".goal-text").first).to_have_value(goal)
+        expect(again.locator("[data-plan-elsewhere]")).to_be_hidden()

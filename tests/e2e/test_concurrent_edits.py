@@ -40,3 +40,23 @@ def test_concurrent_status_changes_keep_every_change(family_visit: Deployment) -
         assert list(pool.map(address, added)) == [200] * 12
     statuses = {i["id"]: i["status"] for i in visit.get()["agenda"]}
     assert all(statuses[item_id] == "addressed" for item_id in added)
+
+
+def test_two_of_the_care_team_keep_their_own_fields_of_the_plan_form(
+    family_visit: Deployment,
+) -> None:
+    # The physician types the goals while the nurse types the follow-up, each page sending
+    # the fields it changed: neither replaces the other's.
+    visit, nurse = launch(family_visit), launch(family_visit, practitioner="dr2")
+    goals = {"goals": [{"text": "Play the whole season"}]}
+    follow_up = {"follow_up": "Clinic in 3 months"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(lambda pair: pair[0].send("PUT", "/visit/plan/form", pair[1]),
+                     [(visit, goals), (nurse, follow_up)])
+        )  # fmt: skip
+    assert [a.status_code for a in answers] == [200, 200]
+    kept = visit.send("PUT", "/visit/plan/form", {}).json()["plan_form"]
+    assert kept == {**goals, **follow_up}
+    page = nurse.browser.get(nurse.page.url)
+    assert "Play the whole season" in page.text and "Clinic in 3 months" in page.text

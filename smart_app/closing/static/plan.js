@@ -50,7 +50,7 @@
         text: value(form, "#partnering-text") || null,
       },
       something_else_asked: asked.checked,
-      something_else_added: addedAfterAsking,
+      something_else_added: addedAfterAsking.slice(),  // a copy: the page compares forms
       closed_goals: Array.prototype.filter.call(
         form.querySelectorAll("[data-closed-goal]"), function (select) { return select.value; }
       ).map(function (select) { return { goal: select.dataset.closedGoal, outcome: select.value }; }),
@@ -147,11 +147,37 @@
   function showUnsent(unsent) {
     document.getElementById("plan-unsent").hidden = !unsent;
   }
+  // The care team shares one plan form per visit: a page sends only the fields it changed
+  // since it last heard from Flip, and Flip keeps the others as a colleague left them.
+  // A field a colleague changed since is said (#plan-elsewhere), and Finish waits for a
+  // reload rather than send this page's older words over theirs.
+  var shown = plan();  // the fields as this page last sent them (or loaded them)
+  var kept = JSON.parse(form.dataset.kept || "{}");  // the form as Flip last said it keeps it
+  var elsewhere = false;
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function keepForm() {
+    var now = plan(), sent = {};
+    Object.keys(now).forEach(function (name) {
+      if (!same(now[name], shown[name])) sent[name] = now[name];
+    });
+    return send("PUT", "/visit/plan/form", sent).then(function (answer) {
+      if (answer.status !== 200) return answer;
+      var keptNow = answer.data.plan_form || {};
+      Object.keys(keptNow).forEach(function (name) {
+        if (name in sent || same(keptNow[name], kept[name]) || same(keptNow[name], shown[name])) return;
+        elsewhere = true;  // a colleague's words this page does not show
+      });
+      Object.keys(sent).forEach(function (name) { shown[name] = sent[name]; });
+      kept = keptNow;
+      document.getElementById("plan-elsewhere").hidden = !elsewhere;
+      return answer;
+    });
+  }
   function keep(event) {
     if (event && event.target && event.target.dataset && event.target.dataset.reflection) {
       later("reflection", keepReflection);
     } else {
-      later("plan", function () { return send("PUT", "/visit/plan/form", plan()); });
+      later("plan", keepForm);
       if (!document.getElementById("writeback").hidden) showUnsent(true);
     }
   }
@@ -172,12 +198,18 @@
     if (finish.disabled) return;  // one send at a time: a double click sends once
     finish.disabled = true;
     say("Sending\u2026");
-    send("POST", "/visit/plan", plan()).then(function (answer) {
+    clearTimeout(timers.plan);
+    keepForm().then(function (saved) {
+      if (saved.status !== 200 || !elsewhere) return send("POST", "/visit/plan", plan());
+      return { status: 409, data: { message: "Reload the page to see a colleague's changes, then finish." } };
+    }).then(function (answer) {
       finish.disabled = false;
       if (answer.status === 409 && answer.data.open_items) {
         showOpen(answer.data.open_items);
         say(answer.data.advice || "Some items are still open.", true);
       } else if (answer.status === 202) {
+        kept = plan();  // finishing keeps the whole form as sent
+        shown = plan();
         showOpen([]);
         showUnsent(false);
         say("Saving to the chart\u2026");
