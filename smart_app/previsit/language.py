@@ -26,5 +26,7 @@ def form_language() -> str:
 
 
 def locale_selector() -> str:
-    """flask-babel's locale: the form's language on the form's pages, else English."""
-    return form_language() if request.blueprint == "previsit" else DEFAULT
+    """flask-babel's locale: the form's language on the form's pages and on a portal's
+    launch page (standalone: no `launch` from an EHR), else English."""
+    portal_launch = request.endpoint == "session.start" and "launch" not in request.args
+    return form_language() if request.blueprint == "previsit" or portal_launch else DEFAULT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 
 from smart_app.core.registry import service
 from smart_app.session.binding import BROWSER_COOKIE, answer_for, posted_from_flip
@@ -42,6 +43,7 @@ def start() -> Response:
                 authorize_url=started.authorize_url,
                 state=started.state,
                 binding=started.binding,
+                page_lang=str(get_locale()),
             )
         )
     _remember_browser(response, browser_id)

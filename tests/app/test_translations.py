@@ -16,6 +16,7 @@ METHODS = [
     ("smart_app/previsit/templates/**.html", "jinja2"),
     ("smart_app/errors.py", "python"),
     ("smart_app/templates/error.html", "jinja2"),
+    ("smart_app/session/templates/session/launch_redirect.html", "jinja2"),
 ]
 
 

@@ -338,3 +338,21 @@ def test_a_send_too_large_to_take_is_refused_in_the_parents_words(
     assert huge.status_code == 413
     assert "Acorte lo que escribió y envíelo otra vez." in huge.text and "chart" not in huge.text
     assert responses(no_answers_yet) == []
+
+
+def test_a_portal_launch_page_speaks_the_patients_language(no_answers_yet: Deployment) -> None:
+    # Before the sign-in, the page that opens Flip (and says what to do without JavaScript
+    # or cookies) is in the browser's language for a portal; an EHR launch stays the clinic's.
+    spanish = {"Accept-Language": "es-MX,es;q=0.9"}
+    portal = requests.get(
+        f"{no_answers_yet.flip_url}/launch",
+        params={"iss": no_answers_yet.sandbox.fhir_base},
+        headers=spanish,
+        timeout=10,
+    )
+    assert portal.status_code == 200
+    assert '<html lang="es">' in portal.text
+    assert "Abriendo Flip" in portal.text and "Flip necesita JavaScript." in portal.text
+    ehr = requests.get(no_answers_yet.ehr_launch_url("p1", "e-agenda"), headers=spanish, timeout=10)
+    assert ehr.status_code == 200
+    assert '<html lang="en">' in ehr.text and "Opening Flip" in ehr.text
