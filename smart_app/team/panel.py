@@ -75,6 +75,11 @@ class ClinicDay:
         """How many of the listed patients (or their families) have answered."""
         return sum(1 for row in self.rows if row.answers.has_answers)
 
+    @property
+    def done(self) -> int:
+        """How many of the day's visits have their plan saved."""
+        return sum(1 for row in self.rows if row.plan_saved_at is not None)
+
 
 def day_choices(today: date) -> tuple[DayChoice, ...]:
     """Today, tomorrow, and the next clinic day (a weekday) when that is later."""

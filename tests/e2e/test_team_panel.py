@@ -209,6 +209,7 @@ def test_a_visit_finished_today_says_its_plan_is_saved_and_its_note_is_read(
         browser, after = open_panel(ehr)
         [row] = rows(after)
         assert "Visit done:" in row and "Nobody has answered yet" not in row
+        assert "1 visit done" in after.text  # beside "0 of 1 answered"
         # Read back from the CarePlan, or from the Plan of care note where the EHR takes
         # no CarePlan: the later item and the goal are still open.
         assert "2 open items from the last plan" in row
