@@ -171,6 +171,18 @@ def test_a_double_click_sends_once_and_a_later_edit_is_said_unsent_until_sent(
     expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
     activities = [a["detail"]["description"] for a in chart(ehr, "CarePlan")[0]["activity"]]  # type: ignore[index]
     assert edit in activities
+    # Finished, edited and finished again in one page: nobody else is said to have changed it.
+    frame = flip_page_frame(frame.page, ehr.flip_url)
+    again = "Dietitian call about enzymes, snacks and salt"
+    with frame.page.expect_response(
+        lambda r: r.url.endswith("/visit/plan/form") and again in (r.request.post_data or "")
+    ):
+        frame.locator(".plan-text").first.fill(again)
+    frame.locator("#finish-plan").click()
+    expect(frame.locator("#plan-status")).to_contain_text("Updated in the chart", timeout=20_000)
+    expect(frame.locator("[data-plan-elsewhere]")).to_be_hidden()
+    activities = [a["detail"]["description"] for a in chart(ehr, "CarePlan")[0]["activity"]]  # type: ignore[index]
+    assert again in activities
 
 
 @pytest.mark.browser
@@ -187,7 +199,7 @@ def test_two_of_the_care_team_typing_into_one_plan_both_keep_their_words(
     # The doctor's page does not show the nurse's follow-up, and says so.
     elsewhere = doctor.locator("[data-plan-elsewhere]")
     expect(elsewhere).to_be_visible()
-    expect(elsewhere).to_contain_text("Someone changed this plan in another window.")
+    expect(elsewhere).to_contain_text("Someone else changed this plan in another window.")
     # Finishing from it would send its empty follow-up over the nurse's: it waits.
     for words in ("weight gain", "Lacrosse", "Sleepovers"):
         with saving(doctor):

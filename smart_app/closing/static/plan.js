@@ -154,7 +154,15 @@
   var shown = plan();  // the fields as this page last sent them (or loaded them)
   var kept = JSON.parse(form.dataset.kept || "{}");  // the form as Flip last said it keeps it
   var elsewhere = false;
-  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  // Equal as JSON whatever the order of keys (Flip answers with its keys sorted).
+  function canonical(value) {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (!value || typeof value !== "object") return value;
+    var sorted = {};
+    Object.keys(value).sort().forEach(function (key) { sorted[key] = canonical(value[key]); });
+    return sorted;
+  }
+  function same(a, b) { return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b)); }
   function keepForm() {
     var now = plan(), sent = {};
     Object.keys(now).forEach(function (name) {
@@ -201,7 +209,7 @@
     clearTimeout(timers.plan);
     keepForm().then(function (saved) {
       if (saved.status !== 200 || !elsewhere) return send("POST", "/visit/plan", plan());
-      return { status: 409, data: { message: "Reload the page to see a colleague's changes, then finish." } };
+      return { status: 409, data: { message: "Someone else changed this plan: reload the page to see what it now says, then finish." } };
     }).then(function (answer) {
       finish.disabled = false;
       if (answer.status === 409 && answer.data.open_items) {
