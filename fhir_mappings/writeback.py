@@ -34,6 +34,7 @@ from fhir_mappings.narrative import (
     plan_text,
     preference_summary,
 )
+from fhir_mappings.plan_activities import plan_activities
 from fhir_mappings.plan_model import AgreedPlan, PartneringNote
 
 Resource = dict[str, Any]
@@ -249,29 +250,7 @@ def _careplan(plan: AgreedPlan, goal_urls: list[str]) -> Resource:
         careplan["replaces"] = [{"reference": r} for r in plan.replaces]
     if goal_urls:
         careplan["goal"] = [{"reference": url} for url in goal_urls]
-    activities = []
-    for item in plan.items:
-        if not has_words(item.text):
-            continue
-        # "now" was done in the room; "later" has not begun and comes back next visit
-        # (https://hl7.org/fhir/R4/valueset-care-plan-activity-status.html).
-        detail: Resource = {
-            "status": "completed" if item.when == "now" else "not-started",
-            "description": clean(item.text),
-        }
-        if item.due is not None:
-            detail["scheduledPeriod"] = {"end": _day(item.due)}
-        if item.owner is not None and has_words(item.owner):
-            # Owners are words ("mom", "RT"), not chart resources: a display-only Reference.
-            detail["performer"] = [{"display": clean(item.owner)}]
-        activities.append({"detail": detail})
-    for outcome in plan.outcomes:
-        if outcome.status == "deferred" and has_words(outcome.text):
-            # Deferred to another visit, with why: on hold, so the next visit brings it back.
-            deferred: Resource = {"status": "on-hold", "description": clean(outcome.text)}
-            if outcome.reason and has_words(outcome.reason):
-                deferred["statusReason"] = {"text": clean(outcome.reason)}
-            activities.append({"detail": deferred})
+    activities = plan_activities(plan)
     if activities:
         careplan["activity"] = activities
     return careplan

@@ -196,6 +196,8 @@ def test_add_to_plan_takes_the_items_words_and_copy_gives_the_visit_note(
     with frame.page.expect_response(lambda r: "/api/visit/plan/form" in r.url) as kept:
         sleepovers.locator("[data-add-to-plan]").click()
     assert kept.value.ok
+    sleepovers.locator("[data-add-to-plan]").click()  # pressed again: still one line
+    expect(frame.locator("#plan-status")).to_have_text("Already in the plan: Sleepovers")
     rows = frame.locator("#plan-items [data-plan-item]")
     expect(rows).to_have_count(2)  # the empty first row was filled, not left above
     expect(rows.nth(0).locator(".plan-text")).to_have_value("Lacrosse travel without my vest")

@@ -372,3 +372,24 @@ def test_malformed_narrative_is_a_mapping_error(monkeypatch: pytest.MonkeyPatch)
 
     with pytest.raises(writeback.MappingError, match="narrative"):
         plan_writes(agreed_plan())
+
+
+def test_a_deferred_line_also_agreed_to_do_after_is_one_activity_on_hold() -> None:
+    # "Add to plan" on a deferred line: the item and the deferral are the same thing to do.
+    plan = agreed_plan(
+        items=(PlanItem("Home monitoring data", "mom", "later", date(2025, 12, 1)),),
+    )
+    careplan = by_key(plan_writes(plan))["careplan"].resource
+    same = [
+        a["detail"] for a in careplan["activity"] if "Home monitoring" in a["detail"]["description"]
+    ]
+    assert same == [
+        {
+            "status": "on-hold",
+            "description": "Home monitoring data",
+            "scheduledPeriod": {"end": "2025-12-01"},
+            "performer": [{"display": "mom"}],
+            "statusReason": {"text": "needs the device report"},
+        }
+    ]
+    validates(careplan)

@@ -255,6 +255,15 @@
     if (!button) return;
     var li = button.closest("[data-agenda-item]");
     var words = li.querySelector("[data-text]").textContent.trim();
+    var already = Array.prototype.filter.call(
+      document.querySelectorAll("#plan-items .plan-text"),
+      function (input) { return input.value.trim() === words; }
+    )[0];
+    if (already) {  // pressed again: one line of the plan, not two
+      already.focus();
+      say("Already in the plan: " + words);
+      return;
+    }
     addPlanRow(words, li.dataset.status === "deferred" ? "later" : "now");
     keep();
     say("Added to the plan: " + words);
