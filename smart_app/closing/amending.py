@@ -41,6 +41,7 @@ from smart_app.closing.writer import (
 )
 
 UPDATED, REPLACED, UNCHANGED = "updated", "replaced", "unchanged"
+CANCELLED = "cancelled"  # a goal taken out of the plan in the edit
 IN_PLACE = frozenset({"CarePlan", "Goal", "Observation"})
 RETIRED = {"CarePlan": "revoked", "DocumentReference": "superseded"}
 CHANGED_MEANWHILE = (
@@ -137,8 +138,29 @@ def amend_plan(
             record(write.key, retires=None)
         written[write.full_url] = reference
         changed.append((write.key, reference))
+    _cancel_removed_goals(gateway, plan, options, before, record, can_update)
     if strategy.write_provenance:
         _provenances(gateway, plan, strategy, options, changed, writes, record)
+
+
+def _cancel_removed_goals(
+    gateway: FhirGateway,
+    plan: AgreedPlan,
+    options: WriteOptions,
+    before: Mapping[str, Mapping[str, Any]],
+    record: Record,
+    can_update: CanUpdate,
+) -> None:
+    # A goal taken out of the plan is no longer a goal (https://hl7.org/fhir/R4/goal.html):
+    # cancelled where the server lets Flip update Goal, so the next visit does not bring
+    # it back, and said in "What was sent". Where it cannot, the plan no longer names it.
+    if not can_update("Goal"):
+        return
+    kept = {w.key for w in plan_writes(plan, options)}
+    for key, old in before.items():
+        if key not in kept and old["resource_type"] == "Goal":
+            _update(gateway, str(old["id"]), {"lifecycleStatus": "cancelled"})
+            record(key, resource_type="Goal", status="written", id=old["id"], action=CANCELLED)
 
 
 def _digest(write: PlannedWrite) -> str:

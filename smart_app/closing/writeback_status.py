@@ -16,7 +16,8 @@ class ResourceStatus:
     status: str
     id: str | None
     message: str | None
-    action: str | None = None  # in an amendment: created | updated | replaced | unchanged
+    # In an amendment: created | updated | replaced | unchanged | cancelled (a goal removed).
+    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class WritebackStatus:
         if self.state != "written" or self.ended_at is None:
             return None
         written = [r for r in self.resources if r.status == "written"]
-        goals = sum(1 for r in written if r.resource_type == "Goal")
+        goals = sum(1 for r in written if r.resource_type == "Goal" and r.action != "cancelled")
         parts = []
         if any(r.resource_type == "CarePlan" for r in written):
             parts.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -146,3 +147,18 @@ def test_a_note_without_partnering_words_is_unchanged_when_only_the_goal_changes
     written(outbox, chart, plan)
     written(outbox, chart, edited(plan, goal="A new goal"))
     assert len(flip_notes(chart)) == 1
+
+
+def test_a_goal_taken_out_of_the_plan_is_cancelled_in_the_chart_and_said(chart: Chart) -> None:
+    outbox = chart.outbox()
+    plan = replace(maya_plan("plan-goal-out"), goals=(PlanGoal("Play the whole season"),))
+    first = written(outbox, chart, plan)
+    fewer = replace(plan, goals=(), finished_at=plan.finished_at + timedelta(minutes=1))
+    outbox.submit(chart.opened, fewer)
+    status = drive(outbox, plan.plan_id)
+    assert status.state == "written", status
+    by_key = {r.key: r for r in status.resources}
+    assert by_key["goal-0"].action == "cancelled" and by_key["goal-0"].id == first["goal-0"].id
+    (goal,) = chart.search("Goal", [("patient", "p1")])
+    assert goal["lifecycleStatus"] == "cancelled"
+    assert "goal" not in (status.confirmation(ZoneInfo("UTC")) or "")  # the plan, no goals
