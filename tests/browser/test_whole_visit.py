@@ -59,6 +59,7 @@ def test_a_whole_visit_reaches_the_chart_and_feeds_the_next_visit(
     frame.locator(".plan-text").first.fill("Dietitian call about enzymes")
     frame.locator("#finish-plan").click()
     expect(frame.locator("#open-items")).to_contain_text("Lacrosse travel without my vest")
+    expect(frame.locator("#open-items")).to_be_focused()  # where a keyboard user reads on
 
     with saving(frame):
         line(frame, "weight gain").locator("[data-status-select]").select_option("addressed")
@@ -152,6 +153,7 @@ def test_a_double_click_sends_once_and_a_later_edit_is_said_unsent_until_sent(
     expect(frame.locator("#writeback")).to_have_attribute("data-state", "written", timeout=20_000)
     assert len(sent) == 1
     expect(frame.locator("#finish-plan")).to_be_enabled()  # an edit can be finished again
+    expect(frame.locator("#finish-plan")).to_be_focused()  # the keyboard keeps its place
     # An edit after it was saved is not in the chart yet, and the page says so at once.
     unsent = frame.locator("[data-plan-unsent]")
     expect(unsent).to_be_hidden()

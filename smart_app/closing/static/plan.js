@@ -212,8 +212,12 @@
       return { status: 409, data: { message: "Someone else changed this plan: reload the page to see what it now says, then finish." } };
     }).then(function (answer) {
       finish.disabled = false;
+      // Disabling the button took the focus from it: keyboard users get their place back,
+      // or the list of what is still open.
+      finish.focus();
       if (answer.status === 409 && answer.data.open_items) {
         showOpen(answer.data.open_items);
+        openItems.focus();
         say(answer.data.advice || "Some items are still open.", true);
       } else if (answer.status === 202) {
         kept = plan();  // finishing keeps the whole form as sent
