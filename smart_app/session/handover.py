@@ -9,6 +9,8 @@ launch.
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
 from smart_app.core.vault import digest
@@ -28,8 +30,25 @@ def take_turn(launch_id: str, answerer: str) -> None:
 
 
 def hand_back(launch_id: str) -> None:
-    """End the handed-over session: every page of this launch now asks for the tablet back."""
-    _change(launch_id, handover=ENDED, answerer=None)
+    """End the handed-over session: every page of this launch now asks for the tablet back,
+    and so does every launch of the same patient this browser opened while handed over
+    (the EHR's page reloaded on the tablet: session/launches.py)."""
+    with db.session() as session:
+        row = session.get(LaunchSession, digest(launch_id))
+        if row is None or row.handover != TABLET:
+            return
+        same_tablet = [row]
+        if row.browser_hash is not None:
+            same_tablet += session.scalars(
+                select(LaunchSession).where(
+                    LaunchSession.browser_hash == row.browser_hash,
+                    LaunchSession.iss == row.iss,
+                    LaunchSession.patient == row.patient,
+                    LaunchSession.handover == TABLET,
+                )
+            )
+        for handed in same_tablet:
+            handed.handover, handed.answerer = ENDED, None
 
 
 def _change(launch_id: str, *, handover: str, answerer: str | None) -> None:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from launch import metrics
 from launch.context import LaunchContext, TokenSet
@@ -28,6 +30,7 @@ from launch.gateway import FhirGateway
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession, PendingLaunch
 from smart_app.core.vault import Vault, digest
+from smart_app.session.handover import TABLET
 from smart_app.session.roles import ROLE_OF_USER_TYPE
 
 # A launch outlives a long clinic session, not a day: the clinician relaunches from the chart.
@@ -144,7 +147,9 @@ class LaunchService:
         launch_id = secrets.token_urlsafe(32)
         stored_context = _context_json(completed.context)
         sealed_tokens = self.vault.seal(asdict(completed.tokens))
+        browser_hash = digest(browser_id) if by_cookie and browser_id else None
         with db.session() as session:
+            handed = _handed_to_patient(session, browser_hash, completed.context)
             session.add(
                 LaunchSession(
                     id_hash=digest(launch_id),
@@ -152,8 +157,9 @@ class LaunchService:
                     patient=completed.context.patient or "",
                     sealed_context=self.vault.seal(stored_context),
                     sealed_tokens=sealed_tokens,
-                    browser_hash=digest(browser_id) if by_cookie and browser_id else None,
+                    browser_hash=browser_hash,
                     tab_binding_hash=None if by_cookie or not binding else digest(binding),
+                    handover=TABLET if handed else None,
                     created_at=_now(),
                     expires_at=_now() + LAUNCH_LIFETIME,
                 )
@@ -161,9 +167,8 @@ class LaunchService:
         metrics.count_launch("completed")
         # The launch as `open` reads it back: the callback's own page needs no second read.
         context = _context_from_json(stored_context)
-        return OpenLaunch(
-            launch_id, context, StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
-        )
+        tokens = StoredTokens(self, launch_id, context.iss, sealed=sealed_tokens)
+        return OpenLaunch(launch_id, context, tokens, TABLET if handed else None)
 
     def open(
         self,
@@ -324,6 +329,22 @@ def _context_from_json(value: dict[str, Any]) -> LaunchContext:
             "granted_scopes": frozenset(value["granted_scopes"]),
         }
     )
+
+
+def _handed_to_patient(session: Session, browser_hash: str | None, context: LaunchContext) -> bool:
+    # This browser's launch of the same patient is handed to the patient on the clinic's
+    # tablet (not handed back yet): a new launch from it (the EHR's page reloaded) is the
+    # tablet's too, never the clinician's visit with the answers on it.
+    if browser_hash is None or not context.patient:
+        return False
+    handed = select(LaunchSession.id_hash).where(
+        LaunchSession.browser_hash == browser_hash,
+        LaunchSession.iss == context.iss,
+        LaunchSession.patient == context.patient,
+        LaunchSession.handover == TABLET,
+        LaunchSession.expires_at > _now(),
+    )
+    return session.scalar(handed.limit(1)) is not None
 
 
 def _from_the_schedule(context: LaunchContext) -> bool:

@@ -67,7 +67,9 @@ def callback() -> Response:
         # No matching cookie (dropped in the frame): ask the tab for its stored binding.
         return Response(render_template("session/launch_callback.html", params=params))
     # By role: a patient or parent lands on the pre-visit form, a clinician on the visit.
-    landing = url_for(landing_endpoint(finished.context), launch_id=finished.launch_id)
+    # A launch on a tablet still handed to the patient (launches.py) lands on their form.
+    endpoint = "previsit.form" if finished.handover else landing_endpoint(finished.context)
+    landing = url_for(endpoint, launch_id=finished.launch_id)
     if posted:
         # The tab posted its binding: a redirect, so that a reload never posts it again.
         return redirect(landing, code=303)  # type: ignore[return-value]

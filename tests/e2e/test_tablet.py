@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from tests.e2e.conftest import Visit, launch
-from tests.e2e.deployment import Deployment
+from tests.e2e.deployment import CookieBrowser, Deployment
 from tests.e2e.test_previsit import TEEN_WORDS, open_form, responses, send
 from tests.e2e.test_roles import CLINICIAN_WORDS
 
@@ -112,7 +112,12 @@ def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
 def test_a_name_pressed_on_the_tablet_never_shows_the_answers_sent_under_it(
     no_answers_yet: Deployment,
 ) -> None:
-    visit = hand_over(no_answers_yet)
+    # The tablet's browser keeps Flip's partitioned cookie (Chromium does): it knows it.
+    body = {"patient": "p1", "encounter": "e-agenda", "practitioner": "dr1"}
+    first = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+    browser = CookieBrowser()
+    visit = Visit(no_answers_yet, browser, browser.launch(first.json()["launch_url"]))
+    assert post(visit, "hand-to-patient", []).status_code == 303
     post(visit, "previsit/turn", [("who", "Patient/p1")])
     post(
         visit, "previsit/answers", [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
@@ -187,3 +192,38 @@ def test_a_teen_who_will_answer_later_lets_the_family_go_first(
     # Maya has not answered yet: the tablet asks for her again, and can be deferred again.
     assert "First, please hand the tablet to Maya" in sent.text
     assert 'data-action="teen-later"' in sent.text
+
+
+def test_reopening_flip_on_the_handed_over_tablet_shows_the_form_not_the_visit(
+    no_answers_yet: Deployment,
+) -> None:
+    # The tablet's browser keeps Flip's partitioned cookie (Chromium does): it knows it.
+    body = {"patient": "p1", "encounter": "e-agenda", "practitioner": "dr1"}
+    first = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+    browser = CookieBrowser()
+    visit = Visit(no_answers_yet, browser, browser.launch(first.json()["launch_url"]))
+    assert post(visit, "hand-to-patient", []).status_code == 303
+    post(visit, "previsit/turn", [("who", "Patient/p1")])
+    post(
+        visit, "previsit/answers", [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
+    )
+    post(visit, "previsit/turn", [("who", "RelatedPerson/rp-mom")])
+    # Mom reloads the EHR's page on the tablet: the EHR launches Flip again, in this browser.
+    again = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+    reopened = visit.browser.launch(again.json()["launch_url"])
+    assert reopened.status_code == 200
+    assert "data-tablet-turns" in reopened.text and "/previsit" in reopened.url
+    assert TEEN_WORDS not in reopened.text and "data-agenda" not in reopened.text
+    assert 'data-who="RelatedPerson/rp-mom"' in reopened.text
+    # The clinician's own workstation still opens the visit, with Maya's words.
+    assert TEEN_WORDS in launch(no_answers_yet).page.text
+    # Handed back from the reopened page, the tablet's next launch is the visit again.
+    done = visit.browser.http.post(
+        f"{reopened.url.split('?')[0]}/hand-back",
+        data={"flip_tab": visit.browser.tab_binding(reopened.url)},
+        timeout=30,
+    )
+    assert "Thank you" in done.text
+    assert "hand the tablet back" in page(visit, "previsit").text  # the first one ended too
+    again = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+    assert "data-agenda" in visit.browser.launch(again.json()["launch_url"]).text
