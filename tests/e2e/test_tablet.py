@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from tests.e2e.conftest import Visit, launch
-from tests.e2e.deployment import CookieBrowser, Deployment
+from tests.e2e.deployment import Browser, CookieBrowser, Deployment
 from tests.e2e.test_previsit import TEEN_WORDS, open_form, responses, send
 from tests.e2e.test_roles import CLINICIAN_WORDS
 
@@ -30,12 +30,26 @@ def page(visit: Visit, path: str) -> requests.Response:
     return visit.browser.get(f"{visit.page.url.rsplit('/', 1)[0]}/{path}")
 
 
-def hand_over(ehr: Deployment) -> Visit:
-    visit = launch(ehr)
+def hand_over(ehr: Deployment, browser: Browser | None = None) -> Visit:
+    if browser is None:
+        visit = launch(ehr)
+    else:
+        body = {"patient": "p1", "encounter": "e-agenda", "practitioner": "dr1"}
+        made = requests.post(f"{ehr.sandbox.url}/_sandbox/launches", json=body, timeout=10)
+        visit = Visit(ehr, browser, browser.launch(made.json()["launch_url"]))
     assert 'data-action="hand-to-patient"' in visit.page.text
     handed = post(visit, "hand-to-patient", [])
     assert handed.status_code == 303
     assert handed.headers["Location"].endswith("/previsit")
+    return visit
+
+
+def teen_answered_on_the_tablet(ehr: Deployment, browser: Browser | None = None) -> Visit:
+    """Handed over, and Maya has sent her answer for the care team only."""
+    visit = hand_over(ehr, browser)
+    post(visit, "previsit/turn", [("who", "Patient/p1")])
+    fields = [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
+    assert 'data-previsit-status="sent"' in post(visit, "previsit/answers", fields).text
     return visit
 
 
@@ -112,16 +126,7 @@ def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
 def test_a_name_pressed_on_the_tablet_never_shows_the_answers_sent_under_it(
     no_answers_yet: Deployment,
 ) -> None:
-    # The tablet's browser keeps Flip's partitioned cookie (Chromium does): it knows it.
-    body = {"patient": "p1", "encounter": "e-agenda", "practitioner": "dr1"}
-    first = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
-    browser = CookieBrowser()
-    visit = Visit(no_answers_yet, browser, browser.launch(first.json()["launch_url"]))
-    assert post(visit, "hand-to-patient", []).status_code == 303
-    post(visit, "previsit/turn", [("who", "Patient/p1")])
-    post(
-        visit, "previsit/answers", [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
-    )
+    visit = teen_answered_on_the_tablet(no_answers_yet)
     # Her mom (or anyone) presses Maya's name: an empty form, saying answers were sent.
     post(visit, "previsit/turn", [("who", "Patient/p1")])
     again = page(visit, "previsit")
@@ -198,15 +203,8 @@ def test_reopening_flip_on_the_handed_over_tablet_shows_the_form_not_the_visit(
     no_answers_yet: Deployment,
 ) -> None:
     # The tablet's browser keeps Flip's partitioned cookie (Chromium does): it knows it.
+    visit = teen_answered_on_the_tablet(no_answers_yet, CookieBrowser())
     body = {"patient": "p1", "encounter": "e-agenda", "practitioner": "dr1"}
-    first = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
-    browser = CookieBrowser()
-    visit = Visit(no_answers_yet, browser, browser.launch(first.json()["launch_url"]))
-    assert post(visit, "hand-to-patient", []).status_code == 303
-    post(visit, "previsit/turn", [("who", "Patient/p1")])
-    post(
-        visit, "previsit/answers", [("number-one-concern", TEEN_WORDS), ("share-with-family", "no")]
-    )
     post(visit, "previsit/turn", [("who", "RelatedPerson/rp-mom")])
     # Mom reloads the EHR's page on the tablet: the EHR launches Flip again, in this browser.
     again = requests.post(f"{no_answers_yet.sandbox.url}/_sandbox/launches", json=body, timeout=10)
