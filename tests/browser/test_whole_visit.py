@@ -211,7 +211,9 @@ def test_two_of_the_care_team_typing_into_one_plan_both_keep_their_words(
         "request", lambda r: finishes.append(r.url) if r.url.endswith("/visit/plan") else None
     )
     doctor.locator("#finish-plan").click()
-    expect(doctor.locator("#plan-status")).to_contain_text("reload the page to see what it now says")
+    expect(doctor.locator("#plan-status")).to_contain_text(
+        "reload the page to see what it now says"
+    )
     assert finishes == []
     # Both words are kept: either page, reloaded, shows them.
     for frame in (nurse, doctor):
