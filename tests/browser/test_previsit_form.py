@@ -254,8 +254,18 @@ def test_back_after_a_change_never_sends_the_older_answers_again(
         expect(mom.locator("[data-previsit-status]")).to_have_attribute(
             "data-previsit-status", "sent"
         )
-    mom.go_back()  # the page the first send answered with
+    # Back to the page the first send answered with, then to the form as first opened,
+    # where "Her weight" was typed: each shows the answers sent last, never the older words
+    # the browser kept for that page.
+    for _ in range(2):
+        mom.go_back()
+        expect(mom.locator("[data-previsit-status]")).to_have_attribute(
+            "data-previsit-status", "sent"
+        )
+        expect(concern).to_have_value(MOM_WORDS)
     mom.reload()
     expect(concern).to_have_value(MOM_WORDS)
+    mom.locator('[data-action="submit-previsit"]').click()
+    expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
     (response,) = responses(ehr)
     assert MOM_WORDS in str(response["item"])
