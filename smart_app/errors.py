@@ -13,10 +13,12 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     has_request_context,
     jsonify,
     render_template,
     request,
+    url_for,
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -70,6 +72,7 @@ class Failure:
     advice: str
     details: dict[str, object] | None = None
     lang: str = "en"  # a patient's or parent's failure is in their form's language
+    link: tuple[str, str] | None = None  # where to go now: (address, words)
 
 
 def describe(error: Exception) -> Failure:
@@ -136,14 +139,6 @@ def describe(error: Exception) -> Failure:
         return Failure(
             409, "no_patient", "Flip was opened without a patient", str(error), error.advice
         )
-    if isinstance(error, HandedToPatient):
-        return Failure(
-            403, "handed_to_patient", "This tablet is for your answers", str(error), error.advice
-        )
-    if isinstance(error, HandedBack):
-        return Failure(
-            403, "handed_back", "Thank you, please hand the tablet back", str(error), error.advice
-        )
     if isinstance(error, ForPatientsAndFamilies):
         return Failure(
             403, "patients_and_families_only", "This form is for the patient and family",
@@ -203,7 +198,10 @@ def _for_patients(error: Exception) -> Failure | None:
     # A standalone launch is how a patient's portal opens Flip (a clinician's comes from
     # the EHR, with `launch`).
     from_portal = isinstance(error, AuthorizationDenied) and error.standalone
-    if not (from_portal or _on_patient_page() or _portal_launch()):
+    # A tablet handed to the patient: whoever is in front of it is the patient or family,
+    # on whichever of the launch's pages Back or an address took them.
+    on_tablet = isinstance(error, HandedToPatient | HandedBack)
+    if not (from_portal or on_tablet or _on_patient_page() or _portal_launch()):
         return None
     lang = form_language()
     with force_locale(lang):
@@ -222,6 +220,21 @@ def _for_patients(error: Exception) -> Failure | None:
             failure = Failure(
                 403, error.error, _("Your clinic's system could not open the questions"),
                 _("Nothing was sent."), restart,
+            )  # fmt: skip
+        elif isinstance(error, HandedToPatient):
+            failure = Failure(
+                403, "handed_to_patient", _("This tablet is for your answers"),
+                _("The care team's pages stay closed while the tablet is with you."),
+                _("Go back to the questions. When everyone is done, hand the tablet back "
+                  "to your care team."),
+                link=_back_to_questions(lang),
+            )  # fmt: skip
+        elif isinstance(error, HandedBack):
+            failure = Failure(
+                403, "handed_back", _("Thank you, please hand the tablet back"),
+                _("The answers on this tablet are done; your care team will see them at "
+                  "the visit."),
+                _("Please hand the tablet back to your care team."),
             )  # fmt: skip
         elif isinstance(error, LaunchNotFound):
             failure = Failure(
@@ -253,6 +266,14 @@ def _for_patients(error: Exception) -> Failure | None:
         else:
             return None
     return replace(failure, lang=lang)
+
+
+def _back_to_questions(lang: str) -> tuple[str, str] | None:
+    opened = g.get("launch") if has_request_context() else None  # session/binding.py
+    if opened is None:
+        return None
+    address = url_for("previsit.form", launch_id=opened.launch_id, lang=lang)
+    return address, _("Back to the questions")
 
 
 def _portal_launch() -> bool:

@@ -7,12 +7,14 @@ happened to the answers. A clinician's own launch is refused here (roles.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from fhir_mappings.previsit_form import MAX_CONCERN_CHARS, MAX_OTHER_CONCERNS
 from smart_app.core.registry import service
-from smart_app.previsit.language import form_language
+from smart_app.previsit.language import form_language, keep_choice
 from smart_app.previsit.service import FormPage, PrevisitService
 from smart_app.session.binding import LAUNCH_PREFIX, TAB_FIELD, bind_to_launch
 from smart_app.session.roles import require_patient_or_family
@@ -25,21 +27,30 @@ bp = Blueprint(
     static_url_path="/static/previsit",
 )
 bind_to_launch(bp, check_user=require_patient_or_family)
+bp.after_request(keep_choice)
 
 
 # GET shows the form; POST too, for a tab that proves itself without a cookie (binding.py).
 @bp.route(f"{LAUNCH_PREFIX}/previsit", methods=["GET", "POST"])
 def form() -> str:
     """The form, with the person's own earlier answers to change."""
-    return _render(service(PrevisitService).page(g.launch, form_language()))
+    page = service(PrevisitService).page(g.launch, form_language())
+    return _render(replace(page, just_sent=request.args.get("sent") == "1"))
 
 
 @bp.post(f"{LAUNCH_PREFIX}/previsit/answers")
-def submit() -> str | tuple[str, int]:
-    """Keep and send the answers; 422 with what needs fixing."""
+def submit() -> Response | str | tuple[str, int]:
+    """Keep and send the answers: 303 to the form saying what became of them (a reload or
+    Back then never sends them again); 422 with what needs fixing."""
     posted = {name: request.form.getlist(name) for name in request.form if name != TAB_FIELD}
-    page = service(PrevisitService).submit(g.launch, posted, form_language())
-    return (_render(page), 422) if page.errors else _render(page)
+    lang = form_language()
+    page = service(PrevisitService).submit(g.launch, posted, lang)
+    if page.errors:
+        return _render(page), 422
+    if page.choosing:  # the tablet asks who answers next; a reload there sends nothing
+        return _render(page)
+    # `sent`: the typing this tab kept is now sent (previsit.js forgets it).
+    return redirect(url_for("previsit.form", lang=lang, sent="1"), 303)
 
 
 @bp.post(f"{LAUNCH_PREFIX}/previsit/turn")
@@ -60,8 +71,9 @@ def _render(page: FormPage) -> str:
     return render_template(
         "previsit/form.html",
         page=page,
-        # A send answers with the form itself: the address bar shows the form's address
-        # (flip-tab.js), so a reload or the back button asks for the form, never sends again.
+        # A send answered in place (to fix, or the tablet's next turn): the address bar
+        # shows the form's address (flip-tab.js), so a reload asks for the form. Without
+        # `sent`: a reload keeps the typing since.
         page_url=url_for("previsit.form", lang=page.lang if "lang" in request.values else None),
         page_lang=page.lang,
         max_chars=MAX_CONCERN_CHARS,

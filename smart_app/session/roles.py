@@ -57,18 +57,12 @@ def role_of(context: LaunchContext) -> Role:
 
 
 class HandedToPatient(LaunchError):
-    """The launch was handed to the patient on the tablet: the visit stays out of reach."""
-
-    advice = (
-        "This screen is for your answers only. When you are done, please hand the tablet "
-        "back to your care team."
-    )
+    """The launch was handed to the patient on the tablet: the visit stays out of reach.
+    Its page speaks to the patient, in their language (smart_app/errors.py)."""
 
 
 class HandedBack(LaunchError):
-    """The tablet's turn is over: the launch shows nothing more."""
-
-    advice = "Thank you. Please hand the tablet back to your care team."
+    """The tablet's turn is over: the launch shows nothing more (in the patient's words)."""
 
 
 def require_clinician(opened: OpenLaunch) -> None:

@@ -70,8 +70,10 @@ def callback() -> Response:
     # A launch on a tablet still handed to the patient (launches.py) lands on their form.
     endpoint = "previsit.form" if finished.handover else landing_endpoint(finished.context)
     landing = url_for(endpoint, launch_id=finished.launch_id)
-    if posted:
+    if posted or endpoint == "previsit.form":
         # The tab posted its binding: a redirect, so that a reload never posts it again.
+        # A patient's or parent's form too: in a browser without JavaScript, Back and
+        # reload then ask for the form, never for this single-use callback again.
         return redirect(landing, code=303)  # type: ignore[return-value]
     return _answer_in_place(landing, finished)
 

@@ -52,6 +52,16 @@ def sign_in(page: Page, ehr: Deployment, user: str) -> None:
     page.wait_for_url(f"{ehr.flip_url}/l/*/previsit")
 
 
+def back(page: Page, frame: Frame) -> None:
+    """The browser's Back button, whose step is in the chart's frame (Playwright's go_back
+    waits for a load of the top page that never comes): until the frame shows another
+    document."""
+    frame.evaluate("window.flipBeforeBack = true")
+    page.evaluate("history.back()")
+    frame.wait_for_function("!window.flipBeforeBack")
+    frame.wait_for_load_state()
+
+
 def no_violations(page: Page, state: str) -> None:
     results = Axe().run(page)
     assert results.violations_count == 0, f"{state}:\n{results.generate_report()}"
@@ -211,6 +221,35 @@ def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: 
 
 
 @pytest.mark.browser
+def test_back_on_the_tablet_speaks_the_familys_language_and_leads_back_to_the_questions(
+    browser: Browser, ehr: Deployment
+) -> None:
+    tablet = phone(browser, width=820)
+    frame = flip_frame(tablet, ehr, "e-agenda")
+    frame.locator('[data-action="hand-to-patient"]').click()
+    frame.locator('a[hreflang="es"]').click()
+    frame.locator('[data-action="take-turn"]').click()
+    expect(frame.locator("html")).to_have_attribute("lang", "es")
+    error = frame.locator("[data-error]")
+    for _ in range(4):  # Back, Back, ... until the clinician's visit page, refused
+        back(tablet, frame)
+        if error.count():
+            break
+    expect(error).to_have_attribute("data-error", "handed_to_patient")
+    expect(frame.locator("h1")).to_have_text("Esta tableta es para sus respuestas")
+    frame.get_by_role("link", name="Volver a las preguntas").click()
+    frame.locator('[data-link-id="number-one-concern"]').fill(TEEN_WORDS)
+    frame.locator("#q-share-with-family-no").check()
+    frame.locator('[data-action="submit-previsit"]').click()
+    frame.locator('[data-action="hand-back"]').click()
+    expect(frame.locator("h1")).to_have_text("Gracias, por favor devuelva la tableta")
+    back(tablet, frame)  # to the turns, now refused
+    expect(error).to_have_attribute("data-error", "handed_back")
+    expect(frame.locator("h1")).to_have_text("Gracias, por favor devuelva la tableta")
+    assert TEEN_WORDS not in frame.content()
+
+
+@pytest.mark.browser
 def test_on_a_tablet_window_that_keeps_typing_the_next_person_starts_blank(
     browser: Browser, ehr: Deployment
 ) -> None:
@@ -269,3 +308,36 @@ def test_back_after_a_change_never_sends_the_older_answers_again(
     expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
     (response,) = responses(ehr)
     assert MOM_WORDS in str(response["item"])
+
+
+@pytest.mark.browser
+def test_without_javascript_a_parent_answers_once_and_back_finds_the_form(
+    browser: Browser, ehr: Deployment
+) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    mom = context.new_page()
+    mom.set_default_timeout(10_000)
+    answer = requests.post(
+        f"{ehr.sandbox.url}/_sandbox/portal-sign-ins",
+        json={"user": "RelatedPerson/rp-mom", "app_launch_url": f"{ehr.flip_url}/launch",
+              "pre_approved": True},
+        timeout=10,
+    )  # fmt: skip
+    mom.goto(answer.json()["url"])
+    # The page says the questions work without JavaScript (Playwright's text locators skip
+    # <noscript>, so its words are read from the page).
+    assert "the questions for your visit work without it" in mom.content()
+    mom.get_by_role("link", name="Continue").click()
+    concern = mom.locator('[data-link-id="number-one-concern"]')
+    concern.fill(MOM_WORDS)
+    mom.locator('[data-action="submit-previsit"]').click()
+    expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
+    (sent,) = responses(ehr)
+    mom.reload()  # asks for the form: the answers are not sent again
+    expect(concern).to_have_value(MOM_WORDS)
+    mom.go_back()  # the form as first opened, not the used sign-in
+    expect(concern).to_have_value(MOM_WORDS)
+    mom.go_forward()
+    expect(mom.locator("[data-previsit-status]")).to_have_attribute("data-previsit-status", "sent")
+    (response,) = responses(ehr)
+    assert response["meta"]["versionId"] == sent["meta"]["versionId"]
