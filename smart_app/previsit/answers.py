@@ -87,7 +87,7 @@ def parse_answers(
 def _too_long(text: str) -> str:
     return str(
         _(
-            "Please keep it under %(limit)s characters (it has %(length)s).",
+            "Please shorten it to %(limit)s characters or fewer (it has %(length)s).",
             limit=MAX_CONCERN_CHARS,
             length=len(text),
         )

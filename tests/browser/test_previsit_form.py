@@ -178,7 +178,9 @@ def test_the_form_is_usable_at_320_px(browser: Browser, ehr: Deployment) -> None
     small.locator('[data-link-id="number-one-concern"]').fill("x" * 501)
     expect(small.locator("#h-number-one-concern")).to_have_text("1 character too many")
     small.locator('[data-action="submit-previsit"]').click()
-    expect(small.locator(".problems")).to_contain_text("under 500 characters")
+    problems = small.locator(".problems")
+    expect(problems).to_contain_text("500 characters or fewer (it has 501)")
+    expect(problems).to_be_focused()  # where the keyboard and screen reader start
     fits(small)
     no_violations(small, "an over-long answer at 320 px")
 

@@ -12,6 +12,10 @@
   }
   var form = document.querySelector("form[data-previsit]");
   if (!form) return;
+  // A send refused: the keyboard and screen reader start at what needs fixing, with
+  // links to each question.
+  var problems = document.querySelector("[data-previsit-problems]");
+  if (problems) problems.focus();
 
   function fields() {
     return Array.prototype.filter.call(form.elements, function (el) {
