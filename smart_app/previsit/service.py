@@ -244,7 +244,8 @@ class PrevisitService:
         """On the tablet: `who` (one of the people offered) answers next."""
         chart = self._chart(opened)
         offered = {p.reference for p in (chart.patient, *chart.family, _someone_else())}
-        if opened.handover != TABLET or who not in offered | {LATER}:
+        # NOBODY: "not me", back to who is answering; LATER: the teen answers later.
+        if opened.handover != TABLET or who not in offered | {NOBODY, LATER}:
             raise InvalidRequest("Choose who is answering from the list.")
         if who == SOMEONE_ELSE:
             # Each "someone else" is another person: their answers never replace the last's.

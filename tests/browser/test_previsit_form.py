@@ -193,6 +193,15 @@ def test_the_check_in_tablet_takes_the_teen_then_her_mom(browser: Browser, ehr: 
     expect(frame.locator("[data-tablet-turns]")).to_contain_text("First, please hand the tablet")
     assert "data-agenda" not in frame.content()
     frame.locator('[data-action="take-turn"]').click()
+    # Her mom pressed Maya's name: "Not you?" gives the tablet back to the choice, and
+    # what she began typing stays with nobody.
+    frame.locator('[data-link-id="number-one-concern"]').fill(MOM_WORDS)
+    frame.locator('[data-action="not-me"]').click()
+    expect(frame.locator("[data-tablet-turns]")).to_contain_text("First, please hand the tablet")
+    frame.locator('[data-action="take-turn"]').click()
+    expect(frame.locator("#h-number-one-concern")).to_contain_text("characters left")
+    expect(frame.locator('[data-link-id="number-one-concern"]')).to_have_value("")
+    no_violations_in(frame, "a turn on the tablet")
     frame.locator('[data-link-id="number-one-concern"]').fill(TEEN_WORDS)
     frame.locator("#q-share-with-family-no").check()
     frame.locator('[data-action="submit-previsit"]').click()
