@@ -61,3 +61,21 @@ def test_the_pre_visit_panel_lists_the_day_and_a_row_opens_the_visit(
     page.wait_for_url(f"{ehr.sandbox.url}/chart/p1*")
     sidebar = page.frame_locator("iframe[title='Flip']")
     expect(sidebar.locator("[data-number-one]")).to_have_text("Lacrosse travel without my vest")
+
+
+@pytest.mark.browser
+def test_from_a_patients_sidebar_a_row_opens_that_chart_in_a_new_window(
+    page: Page, ehr: Deployment
+) -> None:
+    # The chart's sidebar frame may not navigate the EHR's page (no allow-top-navigation):
+    # a row's name there opens the other chart in a window of its own.
+    page.goto(f"{ehr.sandbox.url}/chart/p1?encounter=e-p1&practitioner=dr1")
+    sidebar = page.frame_locator("iframe[title='Flip']")
+    sidebar.locator("[data-todays-clinic]").click()
+    ben = sidebar.locator("[data-day-row][data-patient-id='p2'] [data-open-chart]")
+    expect(ben).to_contain_text("(opens in a new window)")
+    with page.expect_popup() as opened:
+        ben.click()
+    chart = opened.value
+    chart.wait_for_url(f"{ehr.sandbox.url}/chart/p2*")
+    expect(page).to_have_url(f"{ehr.sandbox.url}/chart/p1?encounter=e-p1&practitioner=dr1")
