@@ -47,6 +47,8 @@ class PrevisitSummary:
     concern_by: str | None
     care_team_only: bool  # the concern (or another answer) is not to be shared with family
     no_current_concern: bool  # they answered, and said they have no current concern
+    # Who said "no current concern" while another gave one (the patient, under mom's).
+    no_concern_from: tuple[str, ...]
     style: str | None  # the partnering style in words
     learning: str | None  # learning preferences in words
     languages: tuple[Language, ...]
@@ -80,6 +82,9 @@ def summarize(answers: tuple[PreVisitAnswers, ...], clinic_language: str) -> Pre
         concern_by=None if said is None else said.author_display,
         care_team_only=any(not a.share_with_family for a in answers),
         no_current_concern=said is None and any(a.no_current_concern for a in answers),
+        no_concern_from=()
+        if said is None
+        else tuple(a.author_display for a in ordered if a.no_current_concern),
         style=(
             None
             if styled is None or not styled.partnering_style

@@ -232,3 +232,18 @@ def test_a_chart_with_more_than_flip_reads_at_once_is_named_on_the_panel(
         assert notice is not None
         assert "Flip reads at once of: last plans' goals." in html.unescape(notice.group(1))
         assert "Maya Jones" in rows(page)[0]  # the row is still listed
+
+
+def test_the_patients_no_current_concern_is_shown_beside_a_parents_concern(
+    tmp_path: Path,
+) -> None:
+    with sqlite_url(tmp_path) as url, deploy(url, tmp_path) as ehr:
+        ehr.seed("RelatedPerson", "rp-mom", patient={"reference": "Patient/p1"},
+                 relationship=[{"coding": [{"code": "MTH"}]}])  # fmt: skip
+        ehr.put(previsit("qr-maya", "Patient/p1", None))  # "no current concern"
+        ehr.put(previsit("qr-mom", "RelatedPerson/rp-mom", "Her weight gain this winter"))
+        book(ehr, "a-maya", "p1", TODAY)
+        _, page = open_panel(ehr)
+        assert "Her weight gain this winter" in page.text
+        said = re.search(r"<p[^>]*data-no-concern-from>(.*?)</p>", page.text, re.S)
+        assert said is not None and said.group(1) == "Maya: no current concern"

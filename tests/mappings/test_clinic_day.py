@@ -109,6 +109,18 @@ def test_no_current_concern_is_an_answer_and_nobody_yet_is_not() -> None:
     assert not nobody.answers.has_answers and not nobody.answers.no_current_concern
 
 
+def test_the_patients_no_current_concern_stays_beside_a_parents_concern() -> None:
+    row = one_row(
+        response("qr-mom", "RelatedPerson/rp-mom", 2, concern="Her weight", respondent="parent"),
+        response("qr-teen", f"Patient/{PATIENT_ID}", 1, no_concern=True),
+    )
+    assert row.answers.concern == "Her weight" and row.answers.concern_by == "mom"
+    assert row.answers.no_concern_from == ("Maya",)
+    assert one_row(
+        response("qr-teen", f"Patient/{PATIENT_ID}", 1, no_concern=True)
+    ).answers.no_concern_from == ()  # the row says "No current concern" itself
+
+
 def test_open_items_of_the_last_plan_are_counted() -> None:
     assert one_row(care_plans=[flip_plan("plan-1", 30)]).open_items > 0
     assert one_row().open_items == 0
