@@ -90,6 +90,8 @@ def card_detail(summary: PrevisitSummary, *, zone: tzinfo) -> str:
         )
     elif summary.no_current_concern:
         lines.append("**Number one concern:** none at the moment, they said.")
+    if summary.no_concern_from:
+        lines.append(f"**No current concern:** {escape(', '.join(summary.no_concern_from))}")
     if summary.style:
         lines.append(f"**Partnering:** {escape(summary.style)}")
     if summary.learning:

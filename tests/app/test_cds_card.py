@@ -62,6 +62,12 @@ def test_card_says_no_current_concern_in_words() -> None:
     assert str(card_of(nothing)["summary"]).startswith("No current concern")
 
 
+def test_card_keeps_the_patients_no_current_concern_beside_moms_concern() -> None:
+    built = card_of(MOM, replace(MAYA, number_one_concern=None, no_current_concern=True))
+    assert built["summary"] == "Number one concern: Her weight gain this winter"
+    assert "- **No current concern:** Maya" in str(built["detail"])
+
+
 def test_card_escapes_chart_words_for_markdown() -> None:
     sly = replace(MAYA, number_one_concern="[click](https://evil.example) <img src=x> **now**_")
     detail = str(card_of(sly)["detail"])
