@@ -35,6 +35,7 @@ from smart_app.closing.write_strategy import WriteStrategy
 from smart_app.closing.writer import (
     NOT_TAKEN,
     PROVENANCE_PREFIX,
+    SKIPPED,
     Record,
     create_optional,
     not_taken,
@@ -56,19 +57,15 @@ def previous_version(
     plan: AgreedPlan, options: WriteOptions, writes: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """What an amendment starts from: the written resources of this version, by key, with
-    their id and a digest of their content."""
-    return {
-        "finished_at": plan.finished_at.isoformat(),
-        "resources": {
-            w.key: {
-                "resource_type": w.resource_type,
-                "id": writes[w.key]["id"],
-                "digest": _digest(w),
-            }
-            for w in plan_writes(plan, options)
-            if writes.get(w.key, {}).get("status") == "written" and writes[w.key].get("id")
-        },
-    }
+    their id and a digest of their content, and the Provenance written for each."""
+    resources: dict[str, dict[str, Any]] = {}
+    for w in plan_writes(plan, options):
+        for key, digest in ((w.key, _digest(w)), (f"{PROVENANCE_PREFIX}{w.key}", None)):
+            entry = writes.get(key) or {}
+            if entry.get("status") == "written" and entry.get("id"):
+                kind = w.resource_type if digest else "Provenance"
+                resources[key] = {"resource_type": kind, "id": entry["id"], "digest": digest}
+    return {"finished_at": plan.finished_at.isoformat(), "resources": resources}
 
 
 def amend_plan(
@@ -141,6 +138,7 @@ def amend_plan(
     _cancel_removed_goals(gateway, plan, options, before, record, can_update)
     if strategy.write_provenance:
         _provenances(gateway, plan, strategy, options, changed, writes, record)
+        _settle_provenances(writes, before, record)
 
 
 def _cancel_removed_goals(
@@ -287,6 +285,22 @@ def _provenances(
         record(
             provenance_key, resource_type="Provenance", status=status, id=created, message=message
         )
+
+
+def _settle_provenances(
+    writes: Mapping[str, Mapping[str, Any]], before: Mapping[str, Mapping[str, Any]], record: Record
+) -> None:
+    # A resource not written in this version keeps its Provenance: the earlier one still
+    # attests it (unchanged), or there is none to write (the EHR did not take it).
+    for key, entry in list(writes.items()):
+        if not key.startswith(PROVENANCE_PREFIX) or entry.get("status") != "pending":
+            continue
+        target = writes.get(key.removeprefix(PROVENANCE_PREFIX)) or {}
+        if target.get("action") == UNCHANGED:
+            kept = (before.get(key) or {}).get("id")
+            record(key, status="written", id=kept, action=UNCHANGED, message=None)
+        elif target.get("status") == NOT_TAKEN:
+            record(key, status=SKIPPED, id=None, message=None)
 
 
 def _provenance_of(gateway: FhirGateway, plain: str, versioned: str) -> str | None:

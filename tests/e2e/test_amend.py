@@ -40,6 +40,9 @@ def test_an_edited_plan_reaches_the_chart_once_on_every_profile(
         assert status["state"] == "written", status
         assert status["message"].startswith("Updated in the chart.")
         assert [h["version"] for h in status["history"]] == [1]
+        # "What was sent" says what became of each, the unchanged ones' Provenance too.
+        waiting = [r for r in status["resources"] if r["status"] == "pending"]
+        assert waiting == [], waiting
         notes = flip_resources(ehr, "DocumentReference")
         current = [n for n in notes if n["status"] == "current"]
         if profile == "open":
