@@ -137,6 +137,10 @@ def read_plan_text(text: str) -> PlanNote:
             found = _OUTCOME.match(line[2:])
             if found and found["status"] == "deferred":
                 deferred.append((found["text"], found["reason"]))
+    # A deferred line also agreed "to do after" ("Add to plan") is one thing to come back:
+    # the deferral, with why (as in the CarePlan: plan_activities.py).
+    deferred_texts = {text.casefold() for text, _ in deferred}
+    later = [text for text in later if text.casefold() not in deferred_texts]
     return PlanNote(tuple(later), tuple(deferred), tuple(goals))
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from fhir_mappings.plan_model import PlanItem
 from fhir_mappings.writeback import (
     WriteOptions,
     plan_writes,
@@ -72,6 +73,18 @@ def test_a_plan_written_as_a_note_feeds_forward_the_same_items() -> None:
         ("Stay on my own plan at 26", "last-plan-goal"),
     ]
     assert {i.reference.split("/")[0] for i in visit.clinician_items} == {"DocumentReference"}
+
+
+def test_a_deferred_line_also_agreed_to_do_after_comes_back_once_either_way() -> None:
+    item = PlanItem("Home monitoring data", "mom", "later", None)
+    as_careplan = stored(items=(item,))
+    as_note = stored(AS_A_NOTE, items=(item,))
+    for visit in (
+        read(care_plans=as_careplan["CarePlan"]),
+        read(document_references=as_note["DocumentReference"]),
+    ):
+        back = [i.text for i in visit.clinician_items if "Home monitoring" in i.text]
+        assert back == ["Home monitoring data (deferred: needs the device report)"]
 
 
 def test_a_reopened_visit_never_reads_its_own_plan_note() -> None:
