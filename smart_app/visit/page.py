@@ -43,7 +43,7 @@ class VisitPage:
         """The visit, the page's API secret, the EHR's style, and each section's template
         and context."""
         reader = self.readers.for_launch(opened)
-        visit = reader.load()
+        visit = reader.load(fall_back=True)
         style_url = opened.context.smart_style_url
         context: dict[str, Any] = {
             "visit": visit,

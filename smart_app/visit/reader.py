@@ -7,6 +7,7 @@ the visit model, and the flip orders it with the clinician's draft.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,13 +28,13 @@ from fhir_mappings.visit_model import VisitInputs
 from fhir_mappings.visit_reading import read_visit
 from launch.capabilities import ServerCapabilities
 from launch.context import LaunchContext
-from launch.fhir_errors import FhirFatalError
+from launch.fhir_errors import FhirFatalError, FhirTemporaryError, error_kind
 from launch.gateway import FhirGateway, SearchRequest
 from launch.registrations import Registration
 from smart_app.core import audit
 from smart_app.session.launches import LaunchService, OpenLaunch
 from smart_app.visit.agenda import build_agenda
-from smart_app.visit.chart_reads import ChartReads, KeptRead
+from smart_app.visit.chart_reads import ANY_AGE, ChartReads, KeptRead
 from smart_app.visit.drafts import DraftKey, DraftStore, SavedDraft
 from smart_app.visit.searches import (
     HISTORY_WINDOW,
@@ -43,6 +44,8 @@ from smart_app.visit.searches import (
     visit_searches,
 )
 from smart_app.visit.visit import PartneringHistory, Visit, read_words
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -93,40 +96,27 @@ class VisitReader:
             user_ref=user,
         )
 
-    def load(self, *, reuse: timedelta | None = None) -> Visit:
+    def load(self, *, reuse: timedelta | None = None, fall_back: bool = False) -> Visit:
         """Read the chart (one batch where allowed) and build the flipped agenda.
 
         With `reuse`, the launch's last read is used instead while younger than that
-        (agenda actions; finishing takes any age): no round trip to the EHR.
+        (agenda actions; finishing takes any age): no round trip to the EHR. With
+        `fall_back`, an EHR not answering (5xx, timeout) shows the launch's last read, of
+        any age, saying so (the visit page: the clinician's work stays in reach).
         """
         key = self.draft_key()
         draft = self.drafts.load(key)
-        kept = (
-            self.chart_reads.last(self.launch_id, younger_than=reuse)
-            if reuse is not None and self.chart_reads is not None and self.launch_id
-            else None
-        )
+        kept = self._kept(reuse) if reuse is not None else None
+        unavailable = None
         if kept is None:
-            refusals: list[SearchRequest] = []
-            stopped: list[SearchRequest] = []
-            named = visit_searches(
-                self.context, self.canonical_base, self.window, team=_care_team(key, draft)
-            )
-            results = self.gateway.batch_search(
-                [named[name] for name in VISIT_SEARCHES],
-                use_batch=self.capabilities.supports_batch(self.gateway),
-                refused=refusals,
-                cut_short=stopped,
-                max_pages=MAX_PAGES,
-            )
-            kept = KeptRead(
-                dict(zip(VISIT_SEARCHES, results, strict=True)),
-                refused=_kinds(refusals),
-                read_at=self.clock(),
-                cut_short=_kinds(stopped),
-            )
-            if self.chart_reads is not None and self.launch_id:
-                self.chart_reads.keep(self.launch_id, kept)
+            try:
+                kept = self._read_chart(key, draft)
+            except FhirTemporaryError as error:
+                kept = self._kept(ANY_AGE) if fall_back else None
+                if kept is None:
+                    raise
+                unavailable = error_kind(error)
+                log.warning("visit: the EHR did not answer (%s); the last read shown", unavailable)
         found = kept.results
         patient = _first(found["patient"], patient_to_summary)
         if patient is None:
@@ -184,7 +174,37 @@ class VisitReader:
             earlier_plans=earlier_plans(
                 found["care_plans"], f"Patient/{patient.id}", self.canonical_base, key.plan_id
             ),
+            read_at=kept.read_at.astimezone(self.clinic_zone),
+            chart_unavailable=unavailable,
         )
+
+    def _kept(self, younger_than: timedelta) -> KeptRead | None:
+        if self.chart_reads is None or not self.launch_id:
+            return None
+        return self.chart_reads.last(self.launch_id, younger_than=younger_than)
+
+    def _read_chart(self, key: DraftKey, draft: SavedDraft) -> KeptRead:
+        refusals: list[SearchRequest] = []
+        stopped: list[SearchRequest] = []
+        named = visit_searches(
+            self.context, self.canonical_base, self.window, team=_care_team(key, draft)
+        )
+        results = self.gateway.batch_search(
+            [named[name] for name in VISIT_SEARCHES],
+            use_batch=self.capabilities.supports_batch(self.gateway),
+            refused=refusals,
+            cut_short=stopped,
+            max_pages=MAX_PAGES,
+        )
+        kept = KeptRead(
+            dict(zip(VISIT_SEARCHES, results, strict=True)),
+            refused=_kinds(refusals),
+            read_at=self.clock(),
+            cut_short=_kinds(stopped),
+        )
+        if self.chart_reads is not None and self.launch_id:
+            self.chart_reads.keep(self.launch_id, kept)
+        return kept
 
     def partnering_history(self, patient_id: str | None = None) -> PartneringHistory:
         """A patient's partnering notes and preferences over time, newest first: the

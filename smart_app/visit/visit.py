@@ -71,6 +71,10 @@ class Visit:
     earlier_plans: tuple[str, ...] = ()
     # Resources of the chart Flip could not read: no valid R4 (the page says so).
     skipped: int = 0
+    # When the chart shown was read; and, when the EHR did not answer just now, what it
+    # met ("HTTP 503"): the page shows the launch's last read and says so.
+    read_at: datetime | None = None
+    chart_unavailable: str | None = None
 
     @property
     def patient_no_current_concern(self) -> PreVisitAnswers | None:

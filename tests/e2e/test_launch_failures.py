@@ -173,10 +173,7 @@ def test_token_endpoint_refusal_is_explained(ehr: Deployment) -> None:
     assert "administrator" in forged.text
 
 
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [(401, "ehr_session_ended"), (403, "ehr_forbidden"), (503, "ehr_unavailable")],
-)
+@pytest.mark.parametrize(("status", "code"), [(401, "ehr_session_ended"), (403, "ehr_forbidden")])
 def test_fhir_errors_on_the_visit_page_are_explained(
     ehr: Deployment, status: int, code: str
 ) -> None:
@@ -188,9 +185,25 @@ def test_fhir_errors_on_the_visit_page_are_explained(
     assert page.status_code == status
     assert error_code(page) == code
     assert "Traceback" not in page.text
-    if status == 503:  # in the clinician's words, not Flip's request to the EHR
-        assert "got no answer it could use (HTTP 503)" in page.text
-        assert "Bundle" not in page.text and "failed with" not in page.text
+
+
+def test_an_ehr_not_answering_shows_the_last_read_and_says_so(ehr: Deployment) -> None:
+    browser = Browser()
+    visit = Visit(ehr, browser, browser.launch(ehr.ehr_launch_url("p1", "e-p1")))
+    assert visit.send("POST", "/visit/agenda/items", {"text": "School letter"}).status_code == 201
+    ehr.fault(status=503, count=None, path_prefix="/fhir", methods=["POST"])  # the batch
+    # A reload while the EHR is down: the chart as last read, the clinician's work with it.
+    page = browser.get(visit.page.url)
+    assert page.status_code == 200
+    assert "The EHR isn't answering right now (HTTP 503): this is the chart as Flip read" in (
+        html.unescape(page.text)
+    )
+    assert "Maya Jones" in page.text and "School letter" in page.text
+    # A launch with no read to show: the page says what happened, in the clinician's words.
+    first = Browser().launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert first.status_code == 503 and error_code(first) == "ehr_unavailable"
+    assert "got no answer it could use (HTTP 503)" in first.text
+    assert "Bundle" not in first.text and "failed with" not in first.text
 
 
 def test_scopes_the_ehr_refuses_show_the_forbidden_page(database_url: str, tmp_path: Path) -> None:
