@@ -45,6 +45,7 @@ class Closing:
     drafts: DraftStore
     outbox: OutboxService
     clinic_zone: tzinfo = UTC  # the zone of the times the page shows in words
+    settle_s: float = 2.0  # how long Finish waits for the first write's answer
     template: str = "closing/closing.html"
 
     def finish(self, opened: OpenLaunch, body: Any) -> WritebackStatus:
@@ -73,7 +74,9 @@ class Closing:
             action="submit-plan",
             resource_ids=[plan.plan_id],
         )
-        return status
+        # The plan is committed: wait briefly for the chart's answer, so the page says
+        # "Saved" without polling for it. A slow or failing EHR answers "pending".
+        return self.outbox.settle(status, self.settle_s)
 
     def save_form(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
         """Keep the closing form as typed (checked against docs/openapi.yaml), so a reload

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -59,6 +60,8 @@ from smart_app.session.launches import LaunchService, OpenLaunch
 
 log = logging.getLogger(__name__)
 
+SETTLE_POLL_S = 0.05  # `settle` reads the status at least this often
+
 
 class OutboxService:
     """Submits plans to the outbox, reports their status, and processes due rows."""
@@ -87,6 +90,9 @@ class OutboxService:
         )
         self.owner = self._rows.owner
         self.wake = threading.Event()
+        # Told each time an attempt ends in this process (`settle` waits on it).
+        self._attempted = threading.Condition()
+        self._attempts_ended = 0
 
     def submit(
         self, opened: OpenLaunch, plan: AgreedPlan, *, strategy: WriteStrategy | None = None
@@ -129,6 +135,25 @@ class OutboxService:
     def status(self, plan_id: str) -> WritebackStatus | None:
         """The write-back status of a plan; None when it was never submitted."""
         return self._rows.status(plan_id)
+
+    def settle(self, submitted: WritebackStatus, timeout_s: float) -> WritebackStatus:
+        """The status once the worker's next attempt on the plan ended, or after
+        `timeout_s`: Finish answers with the chart's answer when it comes quickly, and the
+        page polls only when it does not. Woken by this process's worker; a worker of its
+        own process (`flip outbox run`) is seen by reading the status every SETTLE_POLL_S."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._attempted:
+                seen = self._attempts_ended
+            latest = self.status(submitted.plan_id) or submitted
+            if latest.state != PENDING or latest.attempts > submitted.attempts:
+                return latest
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return latest
+            with self._attempted:
+                if self._attempts_ended == seen:  # none ended since the status was read
+                    self._attempted.wait(min(remaining, SETTLE_POLL_S))
 
     def _finish_again(self, opened: OpenLaunch, plan: AgreedPlan) -> WritebackStatus:
         # The same plan again (a double click, a second tab) is no new work, unless it
@@ -191,6 +216,10 @@ class OutboxService:
             self._attempt(plan_id)
         except LeaseLost:
             log.warning("outbox: lease lost mid-attempt; another worker carries on")
+        finally:
+            with self._attempted:
+                self._attempts_ended += 1
+                self._attempted.notify_all()
         return self.status(plan_id)
 
     def _attempt(self, plan_id: str) -> None:

@@ -78,6 +78,9 @@ def test_a_finished_plan_is_written_once_and_the_status_says_so(family_visit: De
     close_agenda(visit)
     accepted = visit.send("POST", "/visit/plan", PLAN)
     assert accepted.status_code == 202, accepted.text
+    # The EHR answers quickly: Finish answers with "Saved", the page need not poll.
+    assert accepted.json()["state"] == "written", accepted.json()
+    assert accepted.json()["confirmation"].startswith("Saved to the chart at ")
     again = visit.send("POST", "/visit/plan", PLAN)  # a double click
     assert again.status_code == 202
     status = wait_written(visit)
