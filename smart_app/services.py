@@ -72,6 +72,9 @@ class Services:
         return self.readers.for_launch(opened)
 
 
+FINISH_SETTLE_S = 2.0  # how long Finish waits for the chart's answer to the first write
+
+
 def build_services(settings: Settings) -> Services:
     """Wire the services for `settings`."""
     registrations = (
@@ -107,7 +110,13 @@ def build_services(settings: Settings) -> Services:
         capabilities=capabilities,
     )
     closing = Closing(
-        readers=readers, drafts=drafts, outbox=outbox, clinic_zone=settings.clinic_zone
+        readers=readers,
+        drafts=drafts,
+        outbox=outbox,
+        clinic_zone=settings.clinic_zone,
+        # Finish waits for the first write only where this process's worker makes it at
+        # once; a worker of its own process (`flip outbox run`) takes it at its own pace.
+        settle_s=FINISH_SETTLE_S if settings.runs_outbox_worker else 0.0,
     )
     previsit_outbox = PrevisitOutbox(
         launches,

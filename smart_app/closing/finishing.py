@@ -45,7 +45,7 @@ class Closing:
     drafts: DraftStore
     outbox: OutboxService
     clinic_zone: tzinfo = UTC  # the zone of the times the page shows in words
-    settle_s: float = 2.0  # how long Finish waits for the first write's answer
+    settle_s: float = 0.0  # how long Finish waits for the first write's answer
     template: str = "closing/closing.html"
 
     def finish(self, opened: OpenLaunch, body: Any) -> WritebackStatus:
