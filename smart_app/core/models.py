@@ -55,7 +55,8 @@ class LaunchSession(Base):
     sealed_tokens: Mapped[str] = mapped_column(Text)
     # The browser that completed the launch, proven on every request: by its partitioned
     # cookie, or (where the frame keeps no cookie) by its tab's secret in sessionStorage.
-    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: each launch looks for this browser's launches handed to the patient.
+    browser_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tab_binding_hash: Mapped[str | None] = mapped_column(String(64))
     # Handed to the patient on the clinic's tablet: "tablet" while they answer, "ended"
     # once handed back; None for the clinician's own launch. `answerer` is whose turn it is.
