@@ -8,9 +8,11 @@
   }
 
   // Resolves to {status, data} whatever the status; rejects only when Flip is unreachable.
-  function send(method, path, body) {
+  // `keepalive`: the request outlives the page (sent as the page is left).
+  function send(method, path, body, keepalive) {
     return fetch(meta("flip-api-base") + path, {
       method: method,
+      keepalive: Boolean(keepalive),
       headers: {
         "Content-Type": "application/json",
         "X-Flip-Launch": meta("flip-launch-token"),

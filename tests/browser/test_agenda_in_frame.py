@@ -149,6 +149,26 @@ def test_a_reload_in_the_middle_of_typing_the_plan_keeps_every_field(
 
 
 @pytest.mark.browser
+def test_words_typed_just_before_leaving_for_another_chart_are_kept(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    frame.locator("details.reflection summary").click()  # the private reflection, opened
+    frame.locator("[data-reflection]").first.fill("I asked Maya first.")
+    frame.locator("#follow-up").fill("Clinic in 3 months")
+    # At once, before the page's pause in typing sends them: the clinician opens Ben.
+    page.goto(f"{ehr.sandbox.url}/chart/p2?encounter=e-p2&practitioner=dr1")
+    expect(page.frame_locator("iframe[title='Flip']").locator("[data-number-one]")).to_be_visible()
+    frame = open_flip(page, ehr)
+    frame.locator("details.reflection summary").click()
+    expect(frame.locator("#follow-up")).to_have_value("Clinic in 3 months")
+    expect(frame.locator("[data-reflection]").first).to_have_value("I asked Maya first.")
+    frame.locator("#follow-up").fill("Clinic in 6 weeks")
+    page.reload()  # at once, too
+    expect(open_flip(page, ehr).locator("#follow-up")).to_have_value("Clinic in 6 weeks")
+
+
+@pytest.mark.browser
 def test_merging_is_an_explicit_action_and_focus_stays_on_the_line(
     page: Page, ehr: Deployment
 ) -> None:

@@ -131,11 +131,14 @@
     }).catch(function () { setTimeout(poll, 5000); });
   }
 
-  // Every field is kept as it is typed (the draft, server-side), so a reload loses none.
-  var timers = {};
+  // Every field is kept as it is typed (the draft, server-side), so a reload loses none:
+  // after a pause in typing, or at once when the page is left (another chart, a reload).
+  var timers = {}, waiting = {};
   function later(name, action) {
     clearTimeout(timers[name]);
+    waiting[name] = action;
     timers[name] = setTimeout(function () {
+      delete waiting[name];
       action().then(function (answer) {
         if (answer.status !== 200) say((answer.data.message || "Not kept.") + " It is still on this page.", true);
       }).catch(function () {
@@ -143,6 +146,13 @@
       });
     }, 400);
   }
+  window.addEventListener("pagehide", function () {
+    Object.keys(waiting).forEach(function (name) {
+      clearTimeout(timers[name]);
+      waiting[name](true);  // a request that outlives the page
+      delete waiting[name];
+    });
+  });
   // A plan changed after it was saved to the chart is not in the chart until finished again.
   function showUnsent(unsent) {
     document.getElementById("plan-unsent").hidden = !unsent;
@@ -163,12 +173,12 @@
     return sorted;
   }
   function same(a, b) { return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b)); }
-  function keepForm() {
+  function keepForm(leaving) {
     var now = plan(), sent = {};
     Object.keys(now).forEach(function (name) {
       if (!same(now[name], shown[name])) sent[name] = now[name];
     });
-    return send("PUT", "/visit/plan/form", sent).then(function (answer) {
+    return send("PUT", "/visit/plan/form", sent, leaving).then(function (answer) {
       if (answer.status !== 200) return answer;
       var keptNow = answer.data.plan_form || {};
       Object.keys(keptNow).forEach(function (name) {
@@ -189,12 +199,12 @@
       if (!document.getElementById("writeback").hidden) showUnsent(true);
     }
   }
-  function keepReflection() {
+  function keepReflection(leaving) {
     var reflection = {};
     document.querySelectorAll("[data-reflection]").forEach(function (area) {
       reflection[area.dataset.reflection] = area.value;
     });
-    return send("PUT", "/visit/reflection", reflection);
+    return send("PUT", "/visit/reflection", reflection, leaving);
   }
   form.addEventListener("input", keep);
   form.addEventListener("change", keep);
@@ -207,6 +217,7 @@
     finish.disabled = true;
     say("Sending\u2026");
     clearTimeout(timers.plan);
+    delete waiting.plan;
     keepForm().then(function (saved) {
       if (saved.status !== 200 || !elsewhere) return send("POST", "/visit/plan", plan());
       return { status: 409, data: { message: "Someone else changed this plan: reload the page to see what it now says, then finish." } };
