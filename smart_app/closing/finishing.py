@@ -22,6 +22,7 @@ from smart_app.closing.plan import (
 from smart_app.closing.writeback_status import WritebackStatus
 from smart_app.core import audit
 from smart_app.session.launches import OpenLaunch
+from smart_app.visit.agenda import Draft
 from smart_app.visit.chart_reads import ANY_AGE
 from smart_app.visit.drafts import DraftStore
 from smart_app.visit.reader import VisitReader, VisitReaders
@@ -78,17 +79,24 @@ class Closing:
         # "Saved" without polling for it. A slow or failing EHR answers "pending".
         return self.outbox.settle(status, self.settle_s)
 
-    def save_form(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
+    def save_form(self, opened: OpenLaunch, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Keep the closing form as typed (checked against docs/openapi.yaml), so a reload
         restores every field; finishing keeps it too. The fields sent replace those kept,
         the rest stay as kept: two of the care team typing into one visit's plan (each
-        page sends what it changed) both keep their words. The form as now kept."""
+        page sends what it changed) both keep their words. The form as now kept, and what
+        the fields sent replaced (the page tells a colleague's words from its own)."""
         sent = dict(body)
         key = self.readers.for_launch(opened).draft_key()
-        saved = self.drafts.change(
-            key, lambda draft: replace(draft, plan_form={**(draft.plan_form or {}), **sent})
-        )
-        return dict(saved.draft.plan_form or {})
+        replaced: dict[str, Any] = {}
+
+        def merge(draft: Draft) -> Draft:
+            kept = draft.plan_form or {}
+            replaced.clear()  # the edit may run again (drafts.py)
+            replaced.update({name: kept[name] for name in sent if name in kept})
+            return replace(draft, plan_form={**kept, **sent})
+
+        saved = self.drafts.change(key, merge)
+        return dict(saved.draft.plan_form or {}), replaced
 
     def writeback(self, opened: OpenLaunch) -> WritebackStatus | None:
         """The write-back status of this launch's plan, or None."""

@@ -34,8 +34,8 @@ def api_finish_plan() -> tuple[Response, int]:
 @bp.put(f"{LAUNCH_PREFIX}/api/visit/plan/form")
 def api_plan_form() -> tuple[Response, int]:
     """Keep the closing form as typed (a reload restores it); never written to the chart."""
-    kept = service(Closing).save_form(g.launch, request.get_json(silent=True))
-    return jsonify({"plan_form": kept}), 200
+    kept, replaced = service(Closing).save_form(g.launch, request.get_json(silent=True))
+    return jsonify({"plan_form": kept, "replaced": replaced}), 200
 
 
 @bp.get(f"{LAUNCH_PREFIX}/api/visit/writeback")

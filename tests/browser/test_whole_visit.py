@@ -222,3 +222,20 @@ def test_two_of_the_care_team_typing_into_one_plan_both_keep_their_words(
         expect(again.locator("#follow-up")).to_have_value(follow_up)
         expect(again.locator(".goal-text").first).to_have_value(goal)
         expect(again.locator("[data-plan-elsewhere]")).to_be_hidden()
+
+
+@pytest.mark.browser
+def test_words_typed_over_a_colleagues_in_the_same_field_say_theirs(
+    page: Page, ehr: Deployment
+) -> None:
+    nurse = flip_frame(page, ehr, "e-agenda")
+    doctor = flip_frame(page.context.new_page(), ehr, "e-agenda")  # opened before her change
+    for words in ("Clinic in 3", "Clinic in 3 months"):  # her own words over her own
+        with nurse.page.expect_response(lambda r: r.url.endswith("/visit/plan/form")):
+            nurse.locator("#follow-up").fill(words)
+    expect(nurse.locator("[data-plan-replaced]")).to_be_hidden()
+    with doctor.page.expect_response(lambda r: r.url.endswith("/visit/plan/form")):
+        doctor.locator("#follow-up").fill("Clinic in 6 weeks")
+    replaced = doctor.locator("[data-plan-replaced]")
+    expect(replaced).to_contain_text("Someone else had changed this since you opened it.")
+    expect(replaced).to_contain_text("which were: \u201cClinic in 3 months\u201d")

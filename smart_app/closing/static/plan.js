@@ -181,6 +181,13 @@
     return send("PUT", "/visit/plan/form", sent, leaving).then(function (answer) {
       if (answer.status !== 200) return answer;
       var keptNow = answer.data.plan_form || {};
+      // A field this page sent over a colleague's words (not what it last saw kept):
+      // theirs are said, so that nothing typed is lost from sight.
+      var replaced = answer.data.replaced || {};
+      var theirs = Object.keys(replaced).filter(function (name) {
+        return !same(replaced[name], kept[name]) && !same(replaced[name], sent[name]);
+      }).map(function (name) { return words(replaced[name]); }).filter(Boolean);
+      if (theirs.length) showReplaced(theirs);
       Object.keys(keptNow).forEach(function (name) {
         if (name in sent || same(keptNow[name], kept[name]) || same(keptNow[name], shown[name])) return;
         elsewhere = true;  // a colleague's words this page does not show
@@ -190,6 +197,25 @@
       document.getElementById("plan-elsewhere").hidden = !elsewhere;
       return answer;
     });
+  }
+  // The words in a field's value (an item's text, a goal, the follow-up), for a person.
+  function words(value) {
+    if (typeof value === "string") return value.trim();
+    if (!value || typeof value !== "object") return "";
+    return Object.keys(value).filter(function (key) {
+      return Array.isArray(value) || key === "text" || key === "items" || key === "goals";
+    }).map(function (key) { return words(value[key]); }).filter(Boolean).join("; ");
+  }
+  function showReplaced(theirs) {
+    var line = document.getElementById("plan-replaced");
+    line.textContent = "";
+    var strong = document.createElement("strong");
+    strong.textContent = "Someone else had changed this since you opened it.";
+    line.appendChild(strong);
+    line.appendChild(document.createTextNode(
+      " Your words replaced theirs, which were: \u201c" + theirs.join("; ") +
+      "\u201d. Put theirs back if they should stay."));
+    line.hidden = false;
   }
   function keep(event) {
     if (event && event.target && event.target.dataset && event.target.dataset.reflection) {
