@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from fhir_mappings.previsit_form import MAX_CONCERN_CHARS, MAX_OTHER_CONCERNS
 from smart_app.core.registry import service
 from smart_app.previsit.language import form_language, keep_choice
-from smart_app.previsit.service import FormPage, PrevisitService
+from smart_app.previsit.service import LATER, NOBODY, FormPage, PrevisitService
 from smart_app.session.binding import LAUNCH_PREFIX, TAB_FIELD, bind_to_launch
 from smart_app.session.roles import require_patient_or_family
 
@@ -78,4 +78,7 @@ def _render(page: FormPage) -> str:
         page_lang=page.lang,
         max_chars=MAX_CONCERN_CHARS,
         max_others=MAX_OTHER_CONCERNS,
+        # The tablet's answers to "who is answering": nobody yet ("Not you?"), the teen later.
+        nobody=NOBODY,
+        later=LATER,
     )
