@@ -236,6 +236,13 @@ def _for_patients(error: Exception) -> Failure | None:
                   "the visit."),
                 _("Please hand the tablet back to your care team."),
             )  # fmt: skip
+        elif isinstance(error, LaunchNotProven):
+            failure = Failure(
+                403, "launch_other_browser", _("This page is open in another browser"),
+                _("To keep your answers safe, the questions open only in the browser or tab "
+                  "where you signed in."),
+                restart,
+            )  # fmt: skip
         elif isinstance(error, LaunchNotFound):
             failure = Failure(
                 401, "launch_ended", _("This page has expired"),

@@ -12,6 +12,7 @@ import requests
 
 from benchmarks.browser import hidden_fields, meta_tags
 from tests.e2e.deployment import Browser, CookieBrowser, Deployment, deploy
+from tests.e2e.test_roles import portal_launch
 
 
 @pytest.fixture
@@ -19,6 +20,18 @@ def ehr(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
     """Flip registered as a public client with the sandbox."""
     with deploy(database_url, tmp_path) as deployment:
         yield deployment
+
+
+def test_a_form_url_in_another_browser_says_so_in_the_patients_words(ehr: Deployment) -> None:
+    _, form = portal_launch(ehr, "Patient/p1")
+    assert "data-previsit" in form.text
+    for stranger in (Browser(), CookieBrowser()):
+        page = stranger.get(form.url)
+        assert page.status_code == 403, page.text
+        assert 'data-error="launch_other_browser"' in page.text
+        assert "This page is open in another browser" in page.text
+        assert "patient portal" in page.text and "chart" not in page.text
+        assert "Maya" not in page.text
 
 
 @pytest.mark.parametrize("browser_kind", [Browser, CookieBrowser])
