@@ -116,9 +116,12 @@ def test_the_patients_no_current_concern_stays_beside_a_parents_concern() -> Non
     )
     assert row.answers.concern == "Her weight" and row.answers.concern_by == "mom"
     assert row.answers.no_concern_from == ("Maya",)
-    assert one_row(
-        response("qr-teen", f"Patient/{PATIENT_ID}", 1, no_concern=True)
-    ).answers.no_concern_from == ()  # the row says "No current concern" itself
+    assert (
+        one_row(
+            response("qr-teen", f"Patient/{PATIENT_ID}", 1, no_concern=True)
+        ).answers.no_concern_from
+        == ()
+    )  # the row says "No current concern" itself
 
 
 def test_open_items_of_the_last_plan_are_counted() -> None:
