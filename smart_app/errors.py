@@ -192,6 +192,10 @@ def describe(error: Exception) -> Failure:
     )
 
 
+# Failures `describe` explains for whoever meets them (a clinician's on the form: theirs).
+EXPLAINED = (LaunchError, FhirError, HTTPException, InvalidRequest, OpenItemsRemain, SealBroken)
+
+
 def _for_patients(error: Exception) -> Failure | None:
     """The failure in a patient's or parent's words and language, where they meet it: back
     from their portal's sign-in, or on the pre-visit form's pages. Never "the chart"."""
@@ -269,6 +273,14 @@ def _for_patients(error: Exception) -> Failure | None:
             failure = Failure(
                 502, "ehr_error", _("Your clinic's system could not open the questions"),
                 _("Flip could not read what it needs from your clinic's system."), restart,
+            )  # fmt: skip
+        elif not isinstance(error, EXPLAINED):
+            # A failure of Flip's own (a bug): never the clinician's words, nor a trace.
+            failure = Failure(
+                500, "internal", _("Something went wrong in Flip"),
+                _("Answers you already sent are saved."),
+                _("Wait a moment, then reload this page. If it happens again, go back to "
+                  "your patient portal and open the questions again."),
             )  # fmt: skip
         else:
             return None

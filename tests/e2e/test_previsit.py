@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+import pytest
 import requests
 from sqlalchemy import update
 
@@ -19,6 +20,7 @@ from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
 from smart_app.core.registry import service
 from smart_app.previsit.outbox import PrevisitOutbox
+from smart_app.previsit.service import PrevisitService
 from smart_app.previsit.store import Owner, PrevisitStore
 from tests.e2e.conftest import family_chart, launch, teen_with_a_visit_tomorrow
 from tests.e2e.deployment import Browser, Deployment
@@ -343,6 +345,22 @@ def test_a_send_too_large_to_take_is_refused_in_the_parents_words(
     assert huge.status_code == 413
     assert "Acorte lo que escribió y envíelo otra vez." in huge.text and "chart" not in huge.text
     assert responses(no_answers_yet) == []
+
+
+def test_a_failure_of_flips_own_is_told_in_the_patients_words(
+    no_answers_yet: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser, form = open_form(no_answers_yet, "Patient/p1")
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")  # as a bug of Flip's would
+
+    monkeypatch.setattr(PrevisitService, "page", broken)
+    page = browser.get(form.url.split("?")[0] + "?lang=es")
+    assert page.status_code == 500
+    assert 'data-error="internal"' in page.text and '<html lang="es">' in page.text
+    assert "Algo salió mal en Flip" in page.text and "portal del paciente" in page.text
+    assert "Traceback" not in page.text and "a bug" not in page.text
 
 
 def test_a_portal_launch_page_speaks_the_patients_language(no_answers_yet: Deployment) -> None:
