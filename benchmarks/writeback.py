@@ -5,8 +5,9 @@ sandbox's chart (untimed), its patient and family items set to addressed, a plan
 goal and a partnering note typed (untimed). The clock starts at the click on "Finish and
 save to chart" (the event's `timeStamp`) and stops when the status line reads "Saved
 to ..." and has been painted, both stamped in the frame on the browser's clock. Between
-the two: the POST of the plan, Flip's outbox worker writing it (woken by the commit), and
-plan.js polling the write-back status until it says written.
+the two: the form's last PUT, the POST of the plan, and Flip's outbox worker writing it
+(woken by the commit) while the POST waits for its answer (up to 2 s); plan.js polls the
+write-back status only when the POST answered before the write ended.
 
 The floor is the writes themselves: after Flip wrote, the benchmark reads back what it
 wrote (the resource ids the page lists, through the open FHIR base) and sends the same
