@@ -1,8 +1,9 @@
 """The pre-visit form of a patient or parent launch, or of a launch handed to the patient
 on the clinic's tablet: `/l/<launch id>/previsit`.
 
-It works without JavaScript: a plain form post, answered with the same page and what
-happened to the answers. A clinician's own launch is refused here (roles.py).
+It works without JavaScript: a plain form post, redirected to the form saying what
+happened to the answers (or answered with what to fix). A clinician's own launch is
+refused here (roles.py).
 """
 
 from __future__ import annotations
