@@ -170,8 +170,10 @@ class PrevisitService:
             delivery=stored.state if stored else None,
         )
 
-    def submit(self, opened: OpenLaunch, posted: Posted, lang: str) -> FormPage:
-        """Keep and send the answers; with what needs fixing instead, nothing is kept."""
+    def submit(self, opened: OpenLaunch, posted: Posted, lang: str) -> FormPage | None:
+        """Keep and send the answers: None once done (the form then says what became of
+        them). Else the page to show: what needs fixing (nothing is kept), or on the
+        tablet, who answers next."""
         chart = self._chart(opened)
         turn = self._turn(opened, chart)
         if turn is None:  # the tablet's turn ended in another tab: ask who is answering
@@ -208,14 +210,13 @@ class PrevisitService:
         if not self.outbox.process(key):
             # Another tab's send of the same row holds it: wait briefly for its attempt.
             self._settle(owner)
+        if not tablet:
+            return None
+        # The next person never sees these answers: the tablet asks whose turn is next.
         after: StoredResponse | None = self.store.find(owner)
-        delivery = after.state if after else None
-        if tablet:
-            # The next person never sees these answers: the tablet asks whose turn is next.
-            handover.take_turn(opened.launch_id, NOBODY)
-            page = self._choosing(opened, chart, lang, answered=turn.author)
-            return replace(page, delivery=delivery, just_sent=True)
-        return self._form(chart, turn, items, answers, lang, delivery=delivery, just_sent=True)
+        handover.take_turn(opened.launch_id, NOBODY)
+        page = self._choosing(opened, chart, lang, answered=turn.author)
+        return replace(page, delivery=after.state if after else None, just_sent=True)
 
     def _form(
         self,

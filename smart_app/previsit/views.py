@@ -46,12 +46,11 @@ def submit() -> Response | str | tuple[str, int]:
     posted = {name: request.form.getlist(name) for name in request.form if name != TAB_FIELD}
     lang = form_language()
     page = service(PrevisitService).submit(g.launch, posted, lang)
-    if page.errors:
-        return _render(page), 422
-    if page.choosing:  # the tablet asks who answers next; a reload there sends nothing
-        return _render(page)
-    # `sent`: the typing this tab kept is now sent (previsit.js forgets it).
-    return redirect(url_for("previsit.form", lang=lang, sent="1"), 303)
+    if page is None:
+        # `sent`: the typing this tab kept is now sent (previsit.js forgets it).
+        return redirect(url_for("previsit.form", lang=lang, sent="1"), 303)
+    # To fix; or the tablet asking who answers next (a reload there sends nothing).
+    return (_render(page), 422) if page.errors else _render(page)
 
 
 @bp.post(f"{LAUNCH_PREFIX}/previsit/turn")
