@@ -61,6 +61,10 @@ class StateMismatch(LaunchError):
 class StateExpired(LaunchError):
     """The launch took too long between authorize and callback."""
 
+    def __init__(self, message: str, *, standalone: bool = False) -> None:
+        super().__init__(message)
+        self.standalone = standalone  # a portal's launch: told in the patient's words
+
 
 class TokenExchangeFailed(LaunchError):
     """The token endpoint refused the code or the refresh token."""

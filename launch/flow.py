@@ -134,7 +134,9 @@ class SmartClient:
         if pending is None or not secrets.compare_digest(pending.state, params.get("state", "")):
             raise StateMismatch("This sign-in does not match a launch started in this browser.")
         if time.time() - pending.created_at > PENDING_LIFETIME_S:
-            raise StateExpired("The launch took too long to complete.")
+            raise StateExpired(
+                "The launch took too long to complete.", standalone=pending.standalone
+            )
         code = params.get("code")
         if not code:
             raise TokenExchangeFailed("invalid_request", "the callback carried no code")

@@ -201,7 +201,7 @@ def _for_patients(error: Exception) -> Failure | None:
     from their portal's sign-in, or on the pre-visit form's pages. Never "the chart"."""
     # A standalone launch is how a patient's portal opens Flip (a clinician's comes from
     # the EHR, with `launch`).
-    from_portal = isinstance(error, AuthorizationDenied) and error.standalone
+    from_portal = isinstance(error, AuthorizationDenied | StateExpired) and error.standalone
     # A tablet handed to the patient: whoever is in front of it is the patient or family,
     # on whichever of the launch's pages Back or an address took them.
     on_tablet = isinstance(error, HandedToPatient | HandedBack)
@@ -219,6 +219,13 @@ def _for_patients(error: Exception) -> Failure | None:
                 _("So the questions for your visit did not open, and nothing was sent."),
                 _("To answer them, go back to your patient portal, open the questions again "
                   "and allow access."),
+            )  # fmt: skip
+        elif isinstance(error, StateExpired):
+            failure = Failure(
+                400, "launch_expired", _("Your sign-in took too long"),
+                _("To keep your record safe, signing in must finish within a few minutes. "
+                  "Nothing was sent."),
+                restart,
             )  # fmt: skip
         elif isinstance(error, AuthorizationDenied):
             failure = Failure(

@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import update
 
 from fhir_mappings.previsit_form import FormAnswers
+from launch import flow
 from smart_app.core.db import db
 from smart_app.core.models import LaunchSession
 from smart_app.core.registry import service
@@ -345,6 +346,20 @@ def test_a_send_too_large_to_take_is_refused_in_the_parents_words(
     assert huge.status_code == 413
     assert "Acorte lo que escribió y envíelo otra vez." in huge.text and "chart" not in huge.text
     assert responses(no_answers_yet) == []
+
+
+def test_a_portal_sign_in_that_took_too_long_is_told_in_the_patients_words(
+    no_answers_yet: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flow, "PENDING_LIFETIME_S", -1)  # by the callback, every sign-in is old
+    _, page = portal_launch(no_answers_yet, "RelatedPerson/rp-mom")
+    assert page.status_code == 400
+    assert 'data-error="launch_expired"' in page.text
+    assert "Your sign-in took too long" in page.text and "patient portal" in page.text
+    assert "chart" not in page.text
+    # An EHR launch that took too long is still the clinician's to open again.
+    clinician = Browser().launch(no_answers_yet.ehr_launch_url("p1", "e-agenda"))
+    assert 'data-error="launch_expired"' in clinician.text and "chart" in clinician.text
 
 
 def test_a_failure_of_flips_own_is_told_in_the_patients_words(
