@@ -258,6 +258,10 @@ def test_back_on_the_tablet_speaks_the_familys_language_and_leads_back_to_the_qu
     expect(error).to_have_attribute("data-error", "handed_back")
     expect(frame.locator("h1")).to_have_text("Gracias, por favor devuelva la tableta")
     assert TEEN_WORDS not in frame.content()
+    # The next family on this tablet: a new launch starts from the browser's language.
+    again = flip_frame(tablet, ehr, "e-agenda")
+    again.locator('[data-action="hand-to-patient"]').click()
+    expect(again.locator("html")).to_have_attribute("lang", "en")
 
 
 @pytest.mark.browser
