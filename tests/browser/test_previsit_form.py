@@ -240,6 +240,9 @@ def test_back_on_the_tablet_speaks_the_familys_language_and_leads_back_to_the_qu
     frame.locator('[data-action="hand-to-patient"]').click()
     frame.locator('a[hreflang="es"]').click()
     frame.locator('[data-action="take-turn"]').click()
+    # The turn's own form (the choice page was in Spanish already): Back must not start
+    # while the turn is still loading.
+    expect(frame.locator('[data-link-id="number-one-concern"]')).to_be_visible()
     expect(frame.locator("html")).to_have_attribute("lang", "es")
     error = frame.locator("[data-error]")
     for _ in range(4):  # Back, Back, ... until the clinician's visit page, refused
