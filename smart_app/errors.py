@@ -45,6 +45,7 @@ from smart_app.closing.plan import OpenItemsRemain
 from smart_app.core.validation import InvalidRequest
 from smart_app.core.vault import SealBroken
 from smart_app.previsit.language import form_language
+from smart_app.session.binding import is_api_request
 from smart_app.session.launches import LaunchNotFound, LaunchNotProven
 from smart_app.session.roles import (
     ForPatientsAndFamilies,
@@ -370,8 +371,7 @@ def _handle_unexpected(error: Exception) -> tuple[Response | str, int]:
 
 
 def _render(failure: Failure) -> tuple[Response | str, int]:
-    is_api = "/api/" in request.path or request.path.endswith("/api")
-    if is_api or request.accept_mimetypes.best == "application/json":
+    if is_api_request() or request.accept_mimetypes.best == "application/json":
         body = {
             "error": failure.code,
             "message": failure.happened,

@@ -54,7 +54,7 @@ def bind_to_launch(
         if values is None or "launch_id" not in values:
             return  # the blueprint's static files belong to no launch
         launch_id = values.pop("launch_id")
-        is_api = "/api" in request.path
+        is_api = is_api_request()
         if not is_api and request.method == "POST" and not posted_from_flip():
             # A form posted from another site, riding this browser's cookie (CSRF).
             raise LaunchNotProven("a form posted from another site")
@@ -100,6 +100,12 @@ def _posted_tab() -> str | None:
     if request.method != "POST" or not posted_from_flip():
         return None
     return request.form.get(TAB_FIELD)
+
+
+def is_api_request() -> bool:
+    """Whether the request is for Flip's JSON API (`.../api` or `.../api/...`): a path
+    segment, never a substring, for a launch id may begin with "api"."""
+    return "api" in request.path.split("/")
 
 
 def posted_from_flip() -> bool:

@@ -3,6 +3,7 @@ proven on every request, and a callback completes only in the browser that start
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -56,6 +57,28 @@ def test_a_visit_url_opens_nothing_in_another_browser(
     # The clinician's own browser still opens it, page and API.
     assert "Maya Jones" in clinician.get(visit.url).text
     assert clinician.get(api, headers=clinician.api_headers(visit)).status_code == 200
+
+
+@pytest.mark.parametrize("browser_kind", [Browser, CookieBrowser])
+def test_a_launch_whose_id_begins_with_api_opens_as_any_other(
+    ehr: Deployment, browser_kind: type[Browser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Launch ids are random: one in 262,144 begins with "api", which Flip once took for
+    # its API (a tab without cookies was refused, a cookie's page asked for the API secret).
+    random_token = secrets.token_urlsafe
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "api" + random_token(n)[3:])
+    clinician = browser_kind()
+    visit = clinician.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    assert urlsplit(visit.url).path.startswith("/l/api")
+    assert visit.status_code == 200, visit.text
+    assert "Maya Jones" in visit.text
+    api = f"{ehr.flip_url}{meta_tags(visit.text)['flip-api-base']}/visit"
+    assert clinician.get(api, headers=clinician.api_headers(visit)).status_code == 200
+    # Its API still asks for the page's secret, and answers in JSON.
+    refused = clinician.get(api, headers={"X-Flip-Tab": clinician.tab_binding(visit.url)})
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"] == "application/json"
+    assert "Maya" not in refused.text
 
 
 def test_a_cookie_binds_in_one_hop_and_a_tab_without_one_proves_itself(ehr: Deployment) -> None:
