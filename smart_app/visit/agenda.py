@@ -251,7 +251,8 @@ def _merge(own: list[AgendaItem], clinician: list[AgendaItem], draft: Draft) -> 
     result = [
         replace(
             item,
-            merged=tuple(m for m, _ in attached[item.id]),
+            # Each merged item says why it is here; the line says it for all of them.
+            merged=tuple(replace(m, match_reason=r) for m, r in attached[item.id]),
             match_reason="; ".join(r for _, r in attached[item.id]) or None,
         )
         for item in own

@@ -30,7 +30,8 @@ class AgendaEditor:
         )
 
     def add_item(self, opened: OpenLaunch, body: Any) -> dict[str, Any]:
-        """Add an item (the clinician may add at any time); the item and the saved draft."""
+        """Add an item (the clinician may add at any time): the item, the saved draft, and
+        the line it joined when it is the same topic as a patient's or family's."""
         text, source = api.parse_new_item(body)
         added = []
 
@@ -40,7 +41,18 @@ class AgendaEditor:
             return changed
 
         saved = self._change(opened, add)
-        return {"item": api.added_json(added[0]), "draft": api.draft_json(saved)}
+        item = api.added_json(added[0])
+        joined = self._line_holding(opened, item["id"]) if source == "clinician" else None
+        return {"item": item, "draft": api.draft_json(saved), "merged_into": joined}
+
+    def _line_holding(self, opened: OpenLaunch, item_id: str) -> dict[str, Any] | None:
+        # The agenda as the next load shows it (the kept chart read, the draft just saved).
+        reader = self.readers.for_launch(opened)
+        for line in reader.load(reuse=reader.reuse_for).agenda:
+            for merged in line.merged:
+                if merged.id == item_id:
+                    return {"id": line.id, "text": line.text, "match_reason": merged.match_reason}
+        return None
 
     def merge(self, opened: OpenLaunch, body: Any) -> SavedDraft:
         """Show a clinician item once, at a patient or family item's place."""

@@ -77,6 +77,15 @@ def test_a_matching_clinician_item_is_shown_once_at_the_family_items_place() -> 
     assert family_item.match_reason == "both mention: gain, weight"
 
 
+def test_each_merged_item_says_why_it_is_on_that_line() -> None:
+    added = AddedItem(id="add-1", text="Winter weight plan", source="clinician", added_at=NOW)
+    family_item = build_agenda(INPUTS, Draft(added=(added,)))[2]
+    assert [(m.text, m.match_reason) for m in family_item.merged] == [
+        ("Weight gain and enzyme dosing", "both mention: gain, weight"),
+        ("Winter weight plan", "both mention: weight, winter"),
+    ]
+
+
 def test_the_clinician_can_split_a_merge_and_merge_by_hand() -> None:
     weight = "cl-Encounter-e1-reason-0"
     fev1 = "cl-CarePlan-c1-activity-0"

@@ -197,6 +197,27 @@ def test_merging_is_an_explicit_action_and_focus_stays_on_the_line(
 
 
 @pytest.mark.browser
+def test_an_added_item_on_a_familys_topic_is_shown_with_it_and_the_page_says_so(
+    page: Page, ehr: Deployment
+) -> None:
+    frame = open_flip(page, ehr)
+    frame.locator("#add-item-text").fill("Weight gain plan for the winter")
+    frame.locator("#add-item button[type=submit]").click()
+    mom = line(frame, "Her weight gain this winter")
+    joined = mom.locator("[data-merged-id]").filter(has_text="Weight gain plan for the winter")
+    expect(joined).to_contain_text("(both mention: gain, weight, winter)")
+    expect(mom).to_be_focused()
+    expect(frame.locator("#save-status")).to_have_text(
+        "Added: the same topic as this item, so shown with it. Split puts it on its own line."
+        " Item 3 of 4."
+    )
+    expect(frame.locator("#add-item-text")).to_have_value("")
+    joined.get_by_role("button", name="Split Weight gain plan for the winter").click()
+    expect(line(frame, "Weight gain plan")).to_be_focused()
+    expect(frame.locator("[data-agenda-item]")).to_have_count(5)
+
+
+@pytest.mark.browser
 def test_add_to_plan_takes_the_items_words_and_copy_gives_the_visit_note(
     page: Page, ehr: Deployment
 ) -> None:

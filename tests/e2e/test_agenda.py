@@ -47,6 +47,7 @@ def test_changes_survive_a_reload_and_a_relaunch(
         "POST", "/visit/agenda/items", {"text": "School letter", "source": "clinician"}
     )
     assert added.status_code == 201
+    assert added.json()["merged_into"] is None  # a topic of its own: its own line
     new_id = added.json()["item"]["id"]
     order = [ids[3], ids[0], new_id, ids[1], ids[2]]
     saved = visit.send(
@@ -119,6 +120,25 @@ def test_merge_and_split_by_hand(family_visit: Deployment) -> None:
     assert agenda[-1]["id"] == weight
 
 
+def test_an_added_item_on_a_familys_topic_says_which_line_it_joined(
+    family_visit: Deployment,
+) -> None:
+    visit = launch(family_visit)
+    mom = visit.get()["agenda"][2]
+    added = visit.send("POST", "/visit/agenda/items", {"text": "Weight gain plan for winter"})
+    assert added.status_code == 201, added.text
+    joined = added.json()["merged_into"]
+    assert joined == {
+        "id": mom["id"],
+        "text": "Her weight gain this winter",
+        "match_reason": "both mention: gain, weight, winter",
+    }
+    assert added.json()["item"]["id"] in [m["id"] for m in visit.get()["agenda"][2]["merged"]]
+    # Added for mom (her words, taken down by the clinician): a line of the family's own.
+    for_mom = {"text": "Weight gain worries", "source": "family"}
+    assert visit.send("POST", "/visit/agenda/items", for_mom).json()["merged_into"] is None
+
+
 def test_agenda_actions_reuse_the_launchs_chart_read(family_visit: Deployment) -> None:
     visit = launch(family_visit)
     agenda = visit.get()["agenda"]
@@ -127,6 +147,7 @@ def test_agenda_actions_reuse_the_launchs_chart_read(family_visit: Deployment) -
     assert visit.send("POST", "/visit/agenda/merge", {"item": fev1, "into": teen}).ok
     assert visit.send("POST", "/visit/agenda/split", {"item": fev1}).ok
     assert visit.send("PUT", "/visit/agenda", {"order": [teen]}).ok
+    assert visit.send("POST", "/visit/agenda/items", {"text": "Weight gain plan"}).ok
     assert (scrape_fhir_metrics(family_visit.flip_url) - before).requests == 0
     assert visit.get()["agenda"][0]["merged"] == []  # the page reads the chart again
 

@@ -64,7 +64,11 @@
   // A merge or split reloads the agenda; focus then goes back to the line it changed, and
   // the status line says where that line is now. What to focus rides in the reload's
   // query (the frame may keep no storage), and is taken off the address once used.
-  var DONE_WORDS = { merged: "Merged: shown with this item.", split: "Split: on its own line again." };
+  var DONE_WORDS = {
+    merged: "Merged: shown with this item.",
+    split: "Split: on its own line again.",
+    joined: "Added: the same topic as this item, so shown with it. Split puts it on its own line.",
+  };
   function reloadFocusing(id, done) {
     var query = "?focus=" + encodeURIComponent(id) + "&done=" + done;
     window.location.replace(window.location.pathname + query);
@@ -151,6 +155,13 @@
     var source = form.elements.namedItem("source").value;
     call("POST", "/visit/agenda/items", { text: input.value, source: source })
       .then(function (data) {
+        input.value = "";
+        document.dispatchEvent(new CustomEvent("flip:item-added", { detail: data.item }));
+        if (data.merged_into) {
+          // The same topic as a patient's or family's line: shown with it, as a reload says.
+          reloadFocusing(data.merged_into.id, "joined");
+          return undefined;
+        }
         var template = document.getElementById("item-template");
         var li = template.content.querySelector("[data-agenda-item]").cloneNode(true);
         li.dataset.id = data.item.id;
@@ -159,8 +170,6 @@
         li.querySelector("[data-text]").textContent = data.item.text;
         li.querySelector("[data-who]").textContent = "added now";
         list.appendChild(li);
-        input.value = "";
-        document.dispatchEvent(new CustomEvent("flip:item-added", { detail: data.item }));
         return saveOrder();
       }).catch(function () {});
   });
