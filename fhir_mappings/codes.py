@@ -58,7 +58,7 @@ SDC_QUESTIONNAIRE_PROFILE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-
 
 # Flip's pre-visit Questionnaire: its id and version are a public contract.
 QUESTIONNAIRE_ID = "flip-previsit"
-QUESTIONNAIRE_VERSION = "1.0.0"
+QUESTIONNAIRE_VERSION = "1.1.0"  # 1.1.0 added respondent-name
 
 # A pre-visit QuestionnaireResponse Flip writes has an identifier in Flip's identifier system
 # whose value starts with this prefix, so a retry or an amendment finds the same one.

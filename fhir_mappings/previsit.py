@@ -58,6 +58,7 @@ PARENT_CODES = frozenset(
 
 DURING_THE_VISIT = timedelta(hours=12)
 STAFF = ("Practitioner/", "PractitionerRole/")
+STAFF_ENTERED = "someone with them (entered by staff)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,9 @@ def questionnaire_response_to_answers(
     return PreVisitAnswers(
         response_id=str(resource["id"]),
         author=author,
-        author_display=_author_display(author, context),
+        author_display=_author_display(
+            author, context, next(iter(_strings(answers.get(q.RESPONDENT_NAME))), None)
+        ),
         respondent=_respondent(answers, author, context),
         authored=instant(resource.get("authored"), context.visit_start.tzinfo),
         number_one_concern=concern,
@@ -287,11 +290,12 @@ def _respondent(
     )
 
 
-def _author_display(author: str, context: ReadingContext) -> str:
+def _author_display(author: str, context: ReadingContext, given_name: str | None) -> str:
     if author == context.patient_ref:
         return context.patient_name
     if author.startswith(STAFF):
-        return "someone with them (entered by staff)"
+        # Someone the chart does not name, in the words they gave for who they are.
+        return f"{given_name} (entered by staff)" if given_name else STAFF_ENTERED
     related = context.family.get(author, {})
     words = FAMILY_WORDS.get(_relationship(related) or "")
     return words or first_given_name(related) or "family member"

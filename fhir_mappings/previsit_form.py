@@ -58,6 +58,7 @@ class FormAnswers:
     learning_preferences: tuple[str, ...] = ()
     language: str | None = None
     respondent: str | None = None
+    respondent_name: str | None = None  # someone the chart does not name: who they are
     share_with_family: bool | None = None  # None: not asked (a parent)
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +76,7 @@ class FormAnswers:
             learning_preferences=tuple(value.get("learning_preferences") or ()),
             language=value.get("language"),
             respondent=value.get("respondent"),
+            respondent_name=value.get("respondent_name"),
             share_with_family=value.get("share_with_family"),
         )
 
@@ -211,6 +213,8 @@ def _items(answers: FormAnswers, base: str) -> list[dict[str, Any]]:
                 [_coding(codes.respondent_system(base), answers.respondent, q.RESPONDENTS)],
             )
         )
+    if answers.respondent_name:
+        found.append((q.RESPONDENT_NAME, [{"valueString": answers.respondent_name}]))
     if answers.share_with_family is not None:
         found.append((q.SHARE_WITH_FAMILY, [{"valueBoolean": answers.share_with_family}]))
     return [{"linkId": link_id, "answer": answer} for link_id, answer in found]

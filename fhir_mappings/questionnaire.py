@@ -20,6 +20,7 @@ PARTNERING_STYLE = "partnering-style"
 LEARNING_PREFERENCES = "learning-preferences"
 LANGUAGE = "language"
 RESPONDENT = "respondent"
+RESPONDENT_NAME = "respondent-name"
 SHARE_WITH_FAMILY = "share-with-family"
 LINK_IDS = (
     NUMBER_ONE_CONCERN,
@@ -29,8 +30,12 @@ LINK_IDS = (
     LEARNING_PREFERENCES,
     LANGUAGE,
     RESPONDENT,
+    RESPONDENT_NAME,
     SHARE_WITH_FAMILY,
 )
+
+# The longest name (and who they are) someone the chart does not name may give.
+MAX_NAME_CHARS = 100
 
 # The question clinicians in the coproduction study asked (shared/DOMAIN.md), kept whole.
 NUMBER_ONE_CONCERN_TEXT = (
@@ -88,6 +93,7 @@ SPANISH: dict[str, str] = {
     LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre su salud?",
     LANGUAGE: "¿En qué idioma le gustaría hablar sobre su cuidado?",
     RESPONDENT: "¿Quién contesta estas preguntas?",
+    RESPONDENT_NAME: "Si contesta otra persona: su nombre y qué es del paciente",
     SHARE_WITH_FAMILY: (
         "¿Puede su familia ver estas respuestas? (No: solo su equipo de salud las ve)"
     ),
@@ -122,6 +128,7 @@ FAMILY_WORDS: dict[str, dict[str, str]] = {
         PARTNERING_STYLE: "How do you like to partner in {name}'s health care?",
         LEARNING_PREFERENCES: "How do you like to learn about {name}'s health?",
         LANGUAGE: "In what language would you like to talk with {name}'s care team?",
+        RESPONDENT_NAME: "Your name, and who you are to {name} (for example: Rose, grandmother)",
     },
     "es": {
         NUMBER_ONE_CONCERN: (
@@ -135,6 +142,7 @@ FAMILY_WORDS: dict[str, dict[str, str]] = {
         PARTNERING_STYLE: "¿Cómo le gusta participar en el cuidado de la salud de {name}?",
         LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre la salud de {name}?",
         LANGUAGE: "¿En qué idioma le gustaría hablar con el equipo de salud de {name}?",
+        RESPONDENT_NAME: "Su nombre y qué es de {name} (por ejemplo: Rosa, abuela)",
     },
 }
 
@@ -210,6 +218,23 @@ def build_questionnaire(base: str = codes.DEFAULT_BASE) -> dict[str, Any]:
                 RESPONDENTS,
                 control="radio-button",
             ),
+            {
+                # Someone the chart does not name (a grandparent, a foster parent): who they
+                # are, so the care team can greet them by name.
+                **_question(
+                    RESPONDENT_NAME,
+                    "If someone else is answering: your name, and who you are to the patient",
+                    "string",
+                ),
+                "enableWhen": [
+                    {
+                        "question": RESPONDENT,
+                        "operator": "=",
+                        "answerCoding": {"system": codes.respondent_system(base), "code": "other"},
+                    }
+                ],
+                "maxLength": MAX_NAME_CHARS,
+            },
             {
                 **_question(
                     SHARE_WITH_FAMILY,

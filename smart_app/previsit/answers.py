@@ -65,6 +65,10 @@ def parse_answers(
             errors[q.SHARE_WITH_FAMILY] = _("Choose whether your family may see these answers.")
         elif share is None:
             share = True  # the Questionnaire's initial answer, preselected for an adult
+    # Someone the chart does not name (the tablet's "someone else"): who they are, if given.
+    name = _first(posted, q.RESPONDENT_NAME).strip() if asked.respondent == "other" else ""
+    if len(name) > q.MAX_NAME_CHARS:
+        errors[q.RESPONDENT_NAME] = _too_long(name, q.MAX_NAME_CHARS)
     answers = FormAnswers(
         number_one_concern=concern,
         no_current_concern=no_concern and concern is None,
@@ -79,16 +83,17 @@ def parse_answers(
         respondent=asked.respondent
         or _offered(_first(posted, q.RESPONDENT), items[q.RESPONDENT])
         or "patient",
+        respondent_name=name or None,
         share_with_family=share,
     )
     return answers, errors
 
 
-def _too_long(text: str) -> str:
+def _too_long(text: str, limit: int = MAX_CONCERN_CHARS) -> str:
     return str(
         _(
             "Please shorten it to %(limit)s characters or fewer (it has %(length)s).",
-            limit=MAX_CONCERN_CHARS,
+            limit=limit,
             length=len(text),
         )
     )

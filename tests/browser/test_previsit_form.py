@@ -291,11 +291,16 @@ def test_on_a_tablet_window_that_keeps_typing_the_next_person_starts_blank(
         expect(concern).to_have_value("")
         assert TEEN_WORDS not in tablet.content()
         concern.fill(f"{who} is worried too")
+        if who == "other":  # someone the chart does not name says who they are
+            tablet.get_by_label("Your name, and who you are to Maya").fill("Rose, grandmother")
+            no_violations(tablet, "someone else's turn on the tablet")
         if who == "Patient/p1":
             tablet.locator("#q-share-with-family-no").check()
         tablet.locator('[data-action="submit-previsit"]').click()
         expect(tablet.locator("[data-tablet-turns]")).to_be_visible()
     assert len(responses(ehr)) == 3  # Maya's once, her mom's, and someone else's
+    names = [i for r in responses(ehr) for i in r["item"] if i["linkId"] == "respondent-name"]
+    assert [i["answer"] for i in names] == [[{"valueString": "Rose, grandmother"}]]
 
 
 @pytest.mark.browser

@@ -121,7 +121,7 @@ def test_a_teen_answers_in_spanish_keeps_it_private_and_the_chart_gets_it_once(
     assert response["author"] == {"reference": "Patient/p1"}
     assert response["source"] == {"reference": "Patient/p1"}
     assert response["subject"] == {"reference": "Patient/p1"}
-    assert response["questionnaire"].endswith("|1.0.0")
+    assert response["questionnaire"].endswith("|1.1.0")
     assert response["identifier"]["value"].startswith("previsit/")
     assert [label["code"] for label in response["meta"]["security"]] == ["R"]
 

@@ -112,15 +112,22 @@ def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
     post(visit, "previsit/turn", [("who", "other")])
     form = page(visit, "previsit")
     assert 'data-link-id="share-with-family"' not in form.text
-    post(visit, "previsit/answers", [("number-one-concern", "Grandma: her cough at night")])
+    assert "Your name, and who you are to Maya (for example: Rose, grandmother)" in form.text
+    concern = ("number-one-concern", "Her cough at night")
+    refused = post(visit, "previsit/answers", [concern, ("respondent-name", "R" * 101)])
+    assert refused.status_code == 422
+    assert "Please shorten it to 100 characters or fewer (it has 101)" in refused.text
+    assert responses(no_answers_yet) == []
+    post(visit, "previsit/answers", [concern, ("respondent-name", " Rose, grandmother ")])
     (response,) = responses(no_answers_yet)
     assert response["author"] == {"reference": "Practitioner/dr1"}
     assert response["source"] == {"reference": "Patient/p1"}
-    answers: list[dict[str, Any]] = response["item"]
-    respondent = next(i for i in answers if i["linkId"] == "respondent")
-    assert respondent["answer"][0]["valueCoding"]["code"] == "other"
+    answers = {i["linkId"]: i["answer"] for i in response["item"]}
+    assert answers["respondent"][0]["valueCoding"]["code"] == "other"
+    assert answers["respondent-name"] == [{"valueString": "Rose, grandmother"}]
     agenda = launch(no_answers_yet).get()["agenda"]
-    assert "Grandma: her cough at night" in [i["text"] for i in agenda]
+    said = {i["text"]: i["said_by"] for i in agenda}
+    assert said["Her cough at night"] == "Rose, grandmother (entered by staff)"
 
 
 def test_a_name_pressed_on_the_tablet_never_shows_the_answers_sent_under_it(

@@ -89,6 +89,19 @@ def test_each_person_staff_entered_at_check_in_counts_but_a_parent_counts_once()
     ]
 
 
+def test_someone_staff_entered_is_named_in_the_words_they_gave_for_who_they_are() -> None:
+    named = response("rose", "Practitioner/dr", 0.2, concern="Her cough", respondent="other")
+    named["item"].append({"linkId": "respondent-name", "answer": [{"valueString": "Rose, gran"}]})
+    unnamed = response("coach", "Practitioner/dr", 0.1, concern="Saturday?", respondent="other")
+    responses = [{**r, "source": {"reference": TEEN}} for r in (named, unnamed)]
+    inputs = read(questionnaire_responses=responses)
+    assert {a.number_one_concern: a.author_display for a in inputs.answers} == {
+        "Her cough": "Rose, gran (entered by staff)",
+        # Answered before Flip asked (Questionnaire 1.0.0), or the name was left blank.
+        "Saturday?": "someone with them (entered by staff)",
+    }
+
+
 @pytest.mark.parametrize(
     ("label", "resource"),
     [

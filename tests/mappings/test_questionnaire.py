@@ -20,7 +20,7 @@ def test_questionnaire_validates_as_r4_with_the_public_link_ids() -> None:
     questionnaire = build_questionnaire()
     Questionnaire.model_validate(questionnaire)
     assert questionnaire["url"] == "https://flip.example.org/fhir/Questionnaire/flip-previsit"
-    assert questionnaire["version"] == "1.0.0" and questionnaire["status"] == "active"
+    assert questionnaire["version"] == "1.1.0" and questionnaire["status"] == "active"
     assert [item["linkId"] for item in questionnaire["item"]] == [
         "number-one-concern",
         "no-current-concern",
@@ -29,9 +29,25 @@ def test_questionnaire_validates_as_r4_with_the_public_link_ids() -> None:
         "learning-preferences",
         "language",
         "respondent",
+        "respondent-name",
         "share-with-family",
     ]
     assert tuple(item["linkId"] for item in questionnaire["item"]) == LINK_IDS
+
+
+def test_the_name_of_someone_else_is_asked_only_of_someone_else() -> None:
+    items = {item["linkId"]: item for item in build_questionnaire()["item"]}
+    name = items["respondent-name"]
+    assert (name["type"], name["maxLength"]) == ("string", 100)
+    (condition,) = name["enableWhen"]
+    assert condition["question"] == "respondent" and condition["operator"] == "="
+    assert condition["answerCoding"]["code"] == "other"
+    # Its answer is one of the respondent item's own options (a form filler enables it).
+    offered = [
+        (o["valueCoding"]["system"], o["valueCoding"]["code"])
+        for o in items["respondent"]["answerOption"]
+    ]
+    assert (condition["answerCoding"]["system"], "other") in offered
 
 
 def test_questionnaire_asks_the_clinic_question_and_types_each_answer() -> None:
