@@ -141,13 +141,13 @@ def questionnaire_response_to_answers(
     no_concern = concern is None and True in _booleans(answers.get(q.NO_CURRENT_CONCERN))
     # A response labelled restricted is for the care team, whatever its sharing answer says.
     share = next(_booleans(answers.get(q.SHARE_WITH_FAMILY)), True) and not _restricted(resource)
+    respondent = _respondent(answers, author, context)
+    given_name = next(iter(_strings(answers.get(q.RESPONDENT_NAME))), None)
     return PreVisitAnswers(
         response_id=str(resource["id"]),
         author=author,
-        author_display=_author_display(
-            author, context, next(iter(_strings(answers.get(q.RESPONDENT_NAME))), None)
-        ),
-        respondent=_respondent(answers, author, context),
+        author_display=_author_display(author, context, respondent, given_name),
+        respondent=respondent,
         authored=instant(resource.get("authored"), context.visit_start.tzinfo),
         number_one_concern=concern,
         no_current_concern=no_concern,
@@ -290,7 +290,14 @@ def _respondent(
     )
 
 
-def _author_display(author: str, context: ReadingContext, given_name: str | None) -> str:
+def _author_display(
+    author: str, context: ReadingContext, respondent: Respondent, given_name: str | None
+) -> str:
+    if author == context.patient_ref and respondent is not Respondent.PATIENT:
+        # Someone else on the patient's own portal account (a portal's questionnaire may ask
+        # who is answering): never named as the patient.
+        who = given_name or ("a parent" if respondent is Respondent.PARENT else "someone else")
+        return f"{who}, on {context.patient_name}'s account"
     if author == context.patient_ref:
         return context.patient_name
     if author.startswith(STAFF):

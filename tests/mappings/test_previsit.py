@@ -89,6 +89,17 @@ def test_each_person_staff_entered_at_check_in_counts_but_a_parent_counts_once()
     ]
 
 
+def test_a_parent_on_the_patients_own_account_is_never_named_as_the_patient() -> None:
+    # A portal's own questionnaire may ask who is answering on the patient's account.
+    for respondent, said_by in (("parent", "a parent"), ("other", "someone else")):
+        answer = response("x", TEEN, 1, concern="Her sleep", respondent=respondent)
+        (read_back,) = read(questionnaire_responses=[answer]).answers
+        assert (read_back.author_display, read_back.is_family) == (
+            f"{said_by}, on Maya's account",
+            True,
+        )
+
+
 def test_someone_staff_entered_is_named_in_the_words_they_gave_for_who_they_are() -> None:
     named = response("rose", "Practitioner/dr", 0.2, concern="Her cough", respondent="other")
     named["item"].append({"linkId": "respondent-name", "answer": [{"valueString": "Rose, gran"}]})
