@@ -17,7 +17,7 @@ from ehr_sandbox.demo.people import PatientStory, PreVisitAnswer
 Resource = dict[str, Any]
 
 FLIP_BASE = "https://flip.example.org/fhir"
-QUESTIONNAIRE = f"{FLIP_BASE}/Questionnaire/flip-previsit|1.0.0"
+QUESTIONNAIRE = f"{FLIP_BASE}/Questionnaire/flip-previsit|1.1.0"
 PARTNERING_STYLE = f"{FLIP_BASE}/CodeSystem/partnering-style"
 LEARNING_PREFERENCE = f"{FLIP_BASE}/CodeSystem/learning-preference"
 RESPONDENT = f"{FLIP_BASE}/CodeSystem/respondent"
