@@ -93,7 +93,7 @@ SPANISH: dict[str, str] = {
     LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre su salud?",
     LANGUAGE: "¿En qué idioma le gustaría hablar sobre su cuidado?",
     RESPONDENT: "¿Quién contesta estas preguntas?",
-    RESPONDENT_NAME: "Si contesta otra persona: su nombre y qué es del paciente",
+    RESPONDENT_NAME: "Si contesta otra persona: su nombre y su relación con el paciente",
     SHARE_WITH_FAMILY: (
         "¿Puede su familia ver estas respuestas? (No: solo su equipo de salud las ve)"
     ),
@@ -142,7 +142,7 @@ FAMILY_WORDS: dict[str, dict[str, str]] = {
         PARTNERING_STYLE: "¿Cómo le gusta participar en el cuidado de la salud de {name}?",
         LEARNING_PREFERENCES: "¿Cómo le gusta aprender sobre la salud de {name}?",
         LANGUAGE: "¿En qué idioma le gustaría hablar con el equipo de salud de {name}?",
-        RESPONDENT_NAME: "Su nombre y qué es de {name} (por ejemplo: Rosa, abuela)",
+        RESPONDENT_NAME: "Su nombre y su relación con {name} (por ejemplo: Rosa, abuela)",
     },
 }
 

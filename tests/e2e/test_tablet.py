@@ -113,6 +113,8 @@ def test_someone_the_chart_does_not_name_answers_with_the_staff_user_as_author(
     form = page(visit, "previsit")
     assert 'data-link-id="share-with-family"' not in form.text
     assert "Your name, and who you are to Maya (for example: Rose, grandmother)" in form.text
+    spanish = page(visit, "previsit?lang=es").text
+    assert "Su nombre y su relación con Maya (por ejemplo: Rosa, abuela)" in spanish
     concern = ("number-one-concern", "Her cough at night")
     refused = post(visit, "previsit/answers", [concern, ("respondent-name", "R" * 101)])
     assert refused.status_code == 422
