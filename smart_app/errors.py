@@ -55,6 +55,7 @@ from smart_app.session.roles import (
     NotForThisUser,
     OtherPatient,
     UserUnknown,
+    landing_endpoint,
 )
 
 log = logging.getLogger(__name__)
@@ -379,6 +380,18 @@ def _render(failure: Failure) -> tuple[Response | str, int]:
             **(failure.details or {}),
         }
         return jsonify(body), failure.status
+    failure = _way_back(failure)
     with force_locale(failure.lang):
         page = render_template("error.html", failure=failure, page_lang=failure.lang)
     return page, failure.status
+
+
+def _way_back(failure: Failure) -> Failure:
+    """On another page of a clinician's launch (the clinic day, partnering notes), a link to
+    where the launch landed: a frame in the EHR's sidebar shows no Back button."""
+    opened = g.get("launch")
+    landing = landing_endpoint(opened.context) if opened and not failure.link else None
+    words = {"visit.page": "Back to the visit", "team.panel": "Back to the clinic day"}
+    if landing not in words or request.endpoint == landing:
+        return failure
+    return replace(failure, link=(url_for(landing, launch_id=opened.launch_id), words[landing]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -204,6 +205,21 @@ def test_an_ehr_not_answering_shows_the_last_read_and_says_so(ehr: Deployment) -
     assert first.status_code == 503 and error_code(first) == "ehr_unavailable"
     assert "got no answer it could use (HTTP 503)" in first.text
     assert "Bundle" not in first.text and "failed with" not in first.text
+
+
+def test_a_failure_on_the_clinic_day_leads_back_to_the_visit(ehr: Deployment) -> None:
+    browser = Browser()
+    visit = browser.launch(ehr.ehr_launch_url("p1", "e-p1"))
+    ehr.fault(status=503, count=None, path_prefix="/fhir", methods=["GET", "POST"])
+    panel = browser.get(visit.url.replace("/visit", "/team"))
+    assert panel.status_code == 503 and error_code(panel) == "ehr_unavailable"
+    # The sidebar's frame has no Back button: the page links to the visit, which shows
+    # the chart as last read while the EHR is down.
+    back = re.search(r'<a href="([^"]+)" data-error-link>Back to the visit</a>', panel.text)
+    assert back is not None and back.group(1) == urlsplit(visit.url).path
+    again = browser.get(f"{ehr.flip_url}{back.group(1)}")
+    assert again.status_code == 200 and "Maya Jones" in again.text
+    assert "this is the chart as Flip read it" in again.text
 
 
 def test_scopes_the_ehr_refuses_show_the_forbidden_page(database_url: str, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -147,6 +148,8 @@ def test_a_launch_from_the_schedule_has_no_visit(clinic: Deployment) -> None:
     visit = browser.get(page.url.replace("/team", "/visit"))
     assert visit.status_code == 409
     assert "Open the patient&#39;s chart in the EHR" in visit.text
+    back = f'<a href="{urlsplit(page.url).path}" data-error-link>Back to the clinic day</a>'
+    assert back in visit.text
 
 
 def test_a_launch_from_one_chart_reads_no_other_patients_notes(clinic: Deployment) -> None:
@@ -155,6 +158,9 @@ def test_a_launch_from_one_chart_reads_no_other_patients_notes(clinic: Deploymen
     assert page.status_code == 200 and "Today's clinic" in page.text
     other = browser.get(page.url.replace("/visit", "/team/patients/p2/partnering"))
     assert other.status_code == 403 and "Okafor" not in other.text
+    assert (
+        f'<a href="{urlsplit(page.url).path}" data-error-link>Back to the visit</a>' in other.text
+    )
     panel = browser.get(page.url.replace("/visit", "/team"))
     assert panel.status_code == 200 and "Back to the visit" in panel.text
 
